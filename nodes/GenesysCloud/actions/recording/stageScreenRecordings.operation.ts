@@ -1,0 +1,116 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { stageConversationScreenRecordings } from '../../../shared/ccaas/genesys/staging';
+import { isSafeId } from '../../../shared/ids';
+import { objectStoreFor, stateStoreFor } from '../../../shared/n8n/resources';
+import { genesysClient } from '../../transport';
+
+const show = { resource: ['recording'], operation: ['stageScreenRecordings'] };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Conversation ID',
+		name: 'conversationId',
+		type: 'string',
+		required: true,
+		default: '={{ $json.conversationId }}',
+		description: 'The conversation whose screen recordings to stage (the Genesys Recording Trigger outputs it)',
+		displayOptions: { show },
+	},
+	{
+		displayName: 'Agent User ID',
+		name: 'agentId',
+		type: 'string',
+		default: '={{ $json.userId }}',
+		description: 'Used when a recording does not name its agent itself',
+		displayOptions: { show },
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show },
+		options: [
+			{
+				displayName: 'Max Transcode Wait (Seconds)',
+				name: 'maxTranscodeWaitSec',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 900 },
+				default: 120,
+				description: 'How long to keep asking while Genesys answers "202 transcoding" before this item fails for a later retry',
+			},
+			{
+				displayName: 'Server Wait per Request (Ms)',
+				name: 'serverMaxWaitMs',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 60000 },
+				default: 5000,
+				description: 'The maxWaitMs Genesys may hold each recordings request while media transcodes',
+			},
+			{
+				displayName: 'Upload Part Size (MiB)',
+				name: 'partSizeMiB',
+				type: 'number',
+				typeOptions: { minValue: 5, maxValue: 512 },
+				default: 8,
+				description: 'Multipart part size; memory per upload is about two parts, whatever the recording size',
+			},
+		],
+	},
+];
+
+export async function execute(this: IExecuteFunctions, itemIndex: number, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const conversationId = this.getNodeParameter('conversationId', itemIndex) as string;
+	if (!isSafeId(conversationId)) {
+		throw new NodeOperationError(
+			this.getNode(),
+			`Conversation ID must be 1-128 characters of A-Z, a-z, 0-9, '.', '_' or '-'; got ${JSON.stringify(String(conversationId).slice(0, 60))}`,
+			{ itemIndex, description: 'Field: conversationId' },
+		);
+	}
+	const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const input = items[itemIndex].json;
+	const result = await stageConversationScreenRecordings(
+		{
+			client: await genesysClient.call(this, itemIndex),
+			store: await objectStoreFor(this, itemIndex),
+			state: await stateStoreFor(this),
+		},
+		{
+			conversationId,
+			agentId: (this.getNodeParameter('agentId', itemIndex, '') as string) || undefined,
+			queueId: typeof input.queueId === 'string' ? input.queueId : undefined,
+			mediaType: typeof input.mediaType === 'string' ? input.mediaType : undefined,
+			direction: typeof input.direction === 'string' ? input.direction : undefined,
+			wrapupCode: typeof input.wrapupCode === 'string' ? input.wrapupCode : undefined,
+			eventTime: typeof input.eventTime === 'string' ? input.eventTime : undefined,
+		},
+		{
+			maxTranscodeWaitMs: Number(options.maxTranscodeWaitSec ?? 120) * 1000,
+			serverMaxWaitMs: Number(options.serverMaxWaitMs ?? 5000),
+			partSizeBytes: Number(options.partSizeMiB ?? 8) * 1024 * 1024,
+			signal: this.getExecutionCancelSignal(),
+		},
+	);
+	if (result.state === 'transcoding') {
+		throw new NodeOperationError(
+			this.getNode(),
+			`Conversation ${conversationId}: recordings still transcoding after ${Math.round(result.waitedMs / 1000)} s (${result.polls} requests); retry this item later`,
+			{ itemIndex },
+		);
+	}
+	if (result.refs.length === 0) {
+		// Normal for a conversation with audio but no screen recording: no item, no error.
+		this.logger.info(`Conversation ${conversationId} has no screen recording to stage`, {
+			conversationId,
+			skipped: result.skipped.length,
+		});
+	}
+	return result.refs.map((ref) => ({
+		json: { ...ref, staging: { reused: result.reused.includes(ref.recordingId) } } as unknown as IDataObject,
+		pairedItem: { item: itemIndex },
+	}));
+}

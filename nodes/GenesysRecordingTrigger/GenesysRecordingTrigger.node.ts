@@ -1,0 +1,185 @@
+import type {
+	IDataObject,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+	IWebhookFunctions,
+	IWebhookResponseData,
+} from 'n8n-workflow';
+
+import {
+	EventPayloadError,
+	parseConversationEvents,
+	type ConversationEvent,
+	type CustomFieldMapping,
+} from '../shared/ccaas/genesys/events';
+import { secretsEqual } from '../shared/security';
+
+type WebhookRequest = ReturnType<IWebhookFunctions['getRequestObject']> & {
+	rawBody?: Buffer;
+	readRawBody?: () => Promise<void>;
+};
+
+const EVENT_TYPES = ['user.end', 'acw', 'acd.end', 'customer.end', 'wrapup'];
+
+export class GenesysRecordingTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Genesys Recording Trigger',
+		name: 'genesysRecordingTrigger',
+		icon: { light: 'file:genesysRecordingTrigger.svg', dark: 'file:genesysRecordingTrigger.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{"Webhook: " + $parameter["payloadFormat"]}}',
+		description:
+			'Starts the workflow when a Genesys Cloud conversation ends (EventBridge, Process Automation or your own forwarder), so its screen recordings can be staged',
+		defaults: { name: 'Genesys Recording Trigger' },
+		documentationUrl: 'https://github.com/cx-training/n8n-nodes-cx-training#genesys-recording-trigger',
+		inputs: [],
+		outputs: ['main'],
+		credentials: [
+			{
+				name: 'genesysWebhookAuthApi',
+				required: true,
+				displayOptions: { show: { authentication: ['sharedSecret'] } },
+			},
+		],
+		webhooks: [
+			{
+				name: 'default',
+				httpMethod: 'POST',
+				responseMode: 'onReceived',
+				path: 'genesys-recording',
+			},
+		],
+		properties: [
+			{
+				displayName:
+					'Point an Amazon EventBridge API destination, a Genesys Process Automation data action or your own forwarder at this node’s Production URL, sending conversation detail events (v2.detail.events.conversation.{id}.user.end / .acw).',
+				name: 'notice',
+				type: 'notice',
+				default: '',
+			},
+			{
+				displayName: 'Authentication',
+				name: 'authentication',
+				type: 'options',
+				options: [
+					{
+						name: 'Shared Secret Header',
+						value: 'sharedSecret',
+						description: 'Requests must carry the secret of the credential in its header; others get 401',
+					},
+					{
+						name: 'None (Not for Production)',
+						value: 'none',
+						description: 'Anyone who knows the URL can start the workflow',
+					},
+				],
+				default: 'sharedSecret',
+			},
+			{
+				displayName: 'Payload Format',
+				name: 'payloadFormat',
+				type: 'options',
+				options: [
+					{
+						name: 'Genesys Event (Auto-Detect)',
+						value: 'genesys',
+						description:
+							'EventBridge envelope (detail.eventBody), notification message (topicName + eventBody) or bare eventBody',
+					},
+					{
+						name: 'Custom JSON (Field Mapping)',
+						value: 'custom',
+						description: 'Your own JSON; say where each field is',
+					},
+				],
+				default: 'genesys',
+			},
+			{
+				displayName: 'Field Mapping',
+				name: 'fieldMapping',
+				type: 'collection',
+				placeholder: 'Add Field Path',
+				default: { conversationId: 'conversationId' },
+				displayOptions: { show: { payloadFormat: ['custom'] } },
+				description: 'Dot paths into your JSON, e.g. data.call.id or agents[0].id',
+				options: [
+					{ displayName: 'Conversation ID Path', name: 'conversationId', type: 'string', default: 'conversationId' },
+					{ displayName: 'Agent User ID Path', name: 'userId', type: 'string', default: '' },
+					{ displayName: 'Queue ID Path', name: 'queueId', type: 'string', default: '' },
+					{ displayName: 'Media Type Path', name: 'mediaType', type: 'string', default: '' },
+					{ displayName: 'Direction Path', name: 'direction', type: 'string', default: '' },
+					{ displayName: 'Wrap-up Code Path', name: 'wrapupCode', type: 'string', default: '' },
+					{ displayName: 'Event Time Path', name: 'eventTime', type: 'string', default: '' },
+					{ displayName: 'Event Type Path', name: 'eventType', type: 'string', default: '' },
+				],
+			},
+			{
+				displayName: 'Event Types',
+				name: 'eventTypes',
+				type: 'multiOptions',
+				options: EVENT_TYPES.map((value) => ({ name: value, value })),
+				default: ['user.end', 'acw'],
+				description:
+					'Conversation detail events that start the workflow; others are acknowledged and ignored. Events without a topic (bare eventBody) always pass.',
+			},
+			{
+				// n8n parses JSON bodies itself (422 on bad JSON, before authentication) unless a trigger asks for
+				// the raw body; this node reads it, so a bad secret gets 401 first and bad JSON a 400.
+				displayName: 'Options',
+				name: 'options',
+				type: 'hidden',
+				default: { binaryData: true },
+			},
+		],
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const req = this.getRequestObject() as WebhookRequest;
+		const res = this.getResponseObject();
+		const reject = (status: number, error: string, field?: string): IWebhookResponseData => {
+			res.status(status).json(field ? { error, field } : { error });
+			return { noWebhookResponse: true };
+		};
+
+		if (this.getNodeParameter('authentication', 'sharedSecret') === 'sharedSecret') {
+			const credentials = await this.getCredentials('genesysWebhookAuthApi');
+			const headerName = String(credentials.headerName || 'X-CX-Webhook-Secret').toLowerCase();
+			const received = req.headers[headerName];
+			if (!secretsEqual(Array.isArray(received) ? received[0] : received, String(credentials.secret ?? ''))) {
+				return reject(401, 'Missing or wrong shared secret');
+			}
+		}
+
+		let payload: unknown;
+		try {
+			if (!req.rawBody && req.readRawBody) await req.readRawBody();
+			const text = (req.rawBody ?? Buffer.alloc(0)).toString('utf8').replace(/^\uFEFF/, '');
+			if (text.trim() === '') return reject(400, 'The request has no body', 'body');
+			payload = JSON.parse(text);
+		} catch (error) {
+			return reject(400, `The body is not valid JSON: ${(error as Error).message}`, 'body');
+		}
+
+		let events: ConversationEvent[];
+		try {
+			const mapping =
+				this.getNodeParameter('payloadFormat', 'genesys') === 'custom'
+					? (this.getNodeParameter('fieldMapping', {}) as unknown as CustomFieldMapping)
+					: undefined;
+			events = parseConversationEvents(payload, mapping);
+		} catch (error) {
+			if (error instanceof EventPayloadError) return reject(400, error.message, error.field);
+			throw error;
+		}
+
+		const eventTypes = this.getNodeParameter('eventTypes', EVENT_TYPES) as string[];
+		const accepted = events.filter((event) => !event.eventType || eventTypes.includes(event.eventType));
+		const body = { received: events.length, accepted: accepted.length };
+		if (accepted.length === 0) return { webhookResponse: body };
+
+		const items: INodeExecutionData[] = accepted.map((event) => ({ json: event as unknown as IDataObject }));
+		return { webhookResponse: body, workflowData: [items] };
+	}
+}

@@ -1,0 +1,209 @@
+import { assertSafeId } from '../../ids';
+import { stateKeyOf, type RecordingRef } from '../../recordingRef';
+import type { StateStore } from '../../state/types';
+import { extensionForContentType, recordingObjectKey } from '../../store/keys';
+import type { ObjectStoreApi } from '../../store/types';
+import { HttpError } from '../../transport/errors';
+import type { GenesysClient } from './client';
+import { isScreenRecording, type GenesysRecording } from './types';
+
+/** What the trigger (or the operator) knows about the conversation before its recordings are read. */
+export interface ConversationContext {
+	conversationId: string;
+	agentId?: string;
+	queueId?: string;
+	mediaType?: string;
+	direction?: string;
+	wrapupCode?: string;
+	eventTime?: string;
+}
+
+export interface StageOptions {
+	/** Longest total wait through 202 "transcoding" answers before giving up on this run. */
+	maxTranscodeWaitMs: number;
+	/** `maxWaitMs` sent to Genesys: how long the server may hold each answer. */
+	serverMaxWaitMs: number;
+	partSizeBytes?: number;
+	signal?: AbortSignal;
+}
+
+export interface SkippedRecording {
+	recordingId: string;
+	mediaSubtype?: string;
+	fileState?: string;
+	reason: string;
+}
+
+export type StageResult =
+	| { state: 'staged'; refs: RecordingRef[]; reused: string[]; skipped: SkippedRecording[]; polls: number }
+	| { state: 'transcoding'; polls: number; waitedMs: number };
+
+export interface StageDeps {
+	client: GenesysClient;
+	store: ObjectStoreApi;
+	state: StateStore;
+}
+
+const STAGED_STAGES = new Set(['staged', 'pushed_placeholder', 'pushed_final', 'quarantined']);
+
+/**
+ * Copies every screen recording of one conversation into the object store, streaming (never buffering)
+ * the signed media URL into a multipart upload, and records each in the state store.
+ */
+export async function stageConversationScreenRecordings(
+	deps: StageDeps,
+	conversation: ConversationContext,
+	options: StageOptions,
+): Promise<StageResult> {
+	const conversationId = assertSafeId('conversationId', conversation.conversationId);
+	const answer = await deps.client.waitForRecordings(conversationId, {
+		maxTotalWaitMs: options.maxTranscodeWaitMs,
+		maxWaitMs: options.serverMaxWaitMs,
+		signal: options.signal,
+	});
+	if (answer.state === 'transcoding') return { state: 'transcoding', polls: answer.polls, waitedMs: answer.waitedMs };
+
+	const refs: RecordingRef[] = [];
+	const reused: string[] = [];
+	const skipped: SkippedRecording[] = [];
+	for (const recording of answer.recordings) {
+		if (!isScreenRecording(recording)) continue;
+		const recordingId = assertSafeId('recordingId', recording.id);
+		if (recording.fileState && recording.fileState !== 'AVAILABLE' && recording.fileState !== 'RESTORED') {
+			skipped.push({ recordingId, mediaSubtype: recording.mediaSubtype, fileState: recording.fileState, reason: `fileState is ${recording.fileState}` });
+			continue;
+		}
+		const outcome = await stageOne(deps, conversation, recording, options);
+		refs.push(outcome.ref);
+		if (outcome.reused) reused.push(recordingId);
+	}
+	return { state: 'staged', refs, reused, skipped, polls: answer.polls };
+}
+
+async function stageOne(
+	deps: StageDeps,
+	conversation: ConversationContext,
+	recording: GenesysRecording,
+	options: StageOptions,
+): Promise<{ ref: RecordingRef; reused: boolean }> {
+	const source = 'genesys-cloud' as const;
+	const conversationId = conversation.conversationId;
+	const recordingId = recording.id;
+	const stateKey = stateKeyOf(source, conversationId, recordingId);
+	const baseRef = describeRecording(conversation, recording, stateKey);
+
+	const row = await deps.state.upsertRecording({ stateKey, source, conversationId, recordingId, stage: 'staging', ref: baseRef });
+	// A redelivered event or a retried execution finds the object already staged and intact: no second download.
+	if (STAGED_STAGES.has(row.stage) && row.ref.object) {
+		const head = await deps.store.head(row.ref.object.key);
+		if (head && head.size === row.ref.object.size) {
+			return { ref: { ...baseRef, ...row.ref, object: row.ref.object } as RecordingRef, reused: true };
+		}
+	}
+
+	let current = recording;
+	for (let attempt = 1; ; attempt++) {
+		const mediaUri = firstMediaUri(current);
+		if (!mediaUri) throw new Error(`Recording ${recordingId} of conversation ${conversationId} has no media URI`);
+		try {
+			const media = await deps.client.openMedia(mediaUri, options.signal);
+			const contentType = (media.contentType ?? 'video/webm').split(';')[0].trim();
+			const key = recordingObjectKey(source, conversationId, recordingId, `original.${extensionForContentType(contentType)}`);
+			const stored = await deps.store.uploadStream(key, media.stream, {
+				contentType,
+				metadata: { 'conversation-id': conversationId, 'recording-id': recordingId, source },
+				partSizeBytes: options.partSizeBytes,
+				signal: options.signal,
+			});
+			const ref: RecordingRef = {
+				...baseRef,
+				object: { bucket: stored.bucket, key: stored.key, size: stored.size, sha256: stored.sha256, contentType: stored.contentType },
+			};
+			if (media.contentLength !== undefined && media.contentLength !== stored.size) {
+				throw new Error(`Recording ${recordingId}: received ${stored.size} bytes, Genesys announced ${media.contentLength}`);
+			}
+			await saveStaged(deps.state, stateKey, ref);
+			return { ref, reused: false };
+		} catch (error) {
+			// Signed URLs expire (2–60 min): read the recording again for a fresh one, once.
+			if (attempt === 1 && error instanceof HttpError && error.status === 403) {
+				current = await rereadRecording(deps.client, conversationId, recordingId, options);
+				continue;
+			}
+			throw error;
+		}
+	}
+}
+
+async function saveStaged(state: StateStore, stateKey: string, ref: RecordingRef): Promise<void> {
+	for (let attempt = 0; attempt < 5; attempt++) {
+		const row = await state.getRecording(stateKey);
+		if (!row) throw new Error(`State row ${stateKey} disappeared while staging`);
+		const stage = STAGED_STAGES.has(row.stage) ? row.stage : 'staged';
+		if (await state.updateRecording(stateKey, row.version, { stage, ref: { ...row.ref, ...ref } })) return;
+	}
+	throw new Error(`State row ${stateKey} kept changing while staging`);
+}
+
+async function rereadRecording(
+	client: GenesysClient,
+	conversationId: string,
+	recordingId: string,
+	options: StageOptions,
+): Promise<GenesysRecording> {
+	const { status, body } = await client.api<GenesysRecording>({
+		method: 'GET',
+		path: `/api/v2/conversations/${conversationId}/recordings/${recordingId}`,
+		query: { formatId: 'WEBM', maxWaitMs: options.serverMaxWaitMs },
+		acceptStatus: [202],
+		signal: options.signal,
+	});
+	if (status === 202 || !body) throw new Error(`Recording ${recordingId} is transcoding again; retry later`);
+	return body;
+}
+
+function firstMediaUri(recording: GenesysRecording): string | undefined {
+	const uris = recording.mediaUris ?? {};
+	for (const key of Object.keys(uris).sort()) {
+		if (uris[key]?.mediaUri) return uris[key].mediaUri;
+	}
+	return undefined;
+}
+
+function describeRecording(conversation: ConversationContext, recording: GenesysRecording, stateKey: string): RecordingRef {
+	// The recording's users[] names whose screen it is (transfers give each agent their own recording).
+	const user = recording.users?.[0];
+	const agentId = user?.id ?? conversation.agentId ?? '';
+	const startTime = recording.startTime ?? conversation.eventTime ?? '';
+	const durationSec = durationOf(recording);
+	const securePause = (recording.annotations ?? []).some((annotation) => annotation.reason === 'SecurePause');
+	const ref: RecordingRef = {
+		source: 'genesys-cloud',
+		conversationId: conversation.conversationId,
+		recordingId: recording.id,
+		agent: compact({ id: agentId, name: user?.name, email: user?.email }),
+		mediaType: recording.media ?? 'screen',
+		startTime,
+		stateKey,
+	};
+	if (conversation.queueId) ref.queue = { id: conversation.queueId };
+	if (conversation.wrapupCode) ref.wrapupCode = conversation.wrapupCode;
+	if (conversation.direction) ref.direction = conversation.direction;
+	if (recording.endTime) ref.endTime = recording.endTime;
+	if (durationSec !== undefined) ref.durationSec = durationSec;
+	if (securePause) ref.platformFlags = { securePause: true };
+	return ref;
+}
+
+function durationOf(recording: GenesysRecording): number | undefined {
+	if (recording.outputDurationMs) return Math.round(recording.outputDurationMs / 100) / 10;
+	if (recording.startTime && recording.endTime) {
+		const ms = Date.parse(recording.endTime) - Date.parse(recording.startTime);
+		if (ms >= 0) return Math.round(ms / 100) / 10;
+	}
+	return undefined;
+}
+
+function compact<T extends object>(value: T): T {
+	return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,57 @@
+import { dirname, join } from 'node:path';
+
+import type { IExecuteFunctions, IWebhookFunctions } from 'n8n-workflow';
+
+import { openStateStore } from '../state';
+import type { StateStore } from '../state/types';
+import { ObjectStore } from '../store/objectStore';
+import type { ObjectStoreConfig } from '../store/types';
+
+type Context = IExecuteFunctions | IWebhookFunctions;
+
+/** The state store named by the optional `cxStateStoreApi` credential, else SQLite in n8n's storage folder. */
+export async function stateStoreFor(ctx: IExecuteFunctions): Promise<StateStore> {
+	const credentials = await optionalCredentials(ctx, 'cxStateStoreApi');
+	if (credentials?.driver === 'postgres') {
+		return await openStateStore({
+			driver: 'postgres',
+			host: String(credentials.host),
+			port: Number(credentials.port),
+			database: String(credentials.database),
+			user: String(credentials.user),
+			password: String(credentials.password ?? ''),
+			schema: String(credentials.schema || 'cx_training'),
+		});
+	}
+	const path = (credentials?.sqlitePath as string | undefined) || defaultSqlitePath(ctx);
+	return await openStateStore({ driver: 'sqlite', path });
+}
+
+/** `<n8n folder>/storage/n8n-nodes-cx-training/state.sqlite`, shared by all nodes of this package. */
+function defaultSqlitePath(ctx: IExecuteFunctions): string {
+	// getStoragePath() is per node type (`storage/<type>`); its parent is shared.
+	return join(dirname(ctx.helpers.getStoragePath()), 'n8n-nodes-cx-training', 'state.sqlite');
+}
+
+export async function objectStoreConfigFor(ctx: Context, itemIndex = 0): Promise<ObjectStoreConfig> {
+	const credentials = await (ctx as IExecuteFunctions).getCredentials('cxObjectStoreApi', itemIndex);
+	return {
+		endpoint: (credentials.endpoint as string) || undefined,
+		region: (credentials.region as string) || 'us-east-1',
+		bucket: credentials.bucket as string,
+		accessKeyId: credentials.accessKeyId as string,
+		secretAccessKey: credentials.secretAccessKey as string,
+		forcePathStyle: Boolean(credentials.forcePathStyle),
+		checksumMode: credentials.checksumMode === 'WHEN_REQUIRED' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+	};
+}
+
+export async function objectStoreFor(ctx: Context, itemIndex = 0): Promise<ObjectStore> {
+	return new ObjectStore(await objectStoreConfigFor(ctx, itemIndex));
+}
+
+async function optionalCredentials(ctx: IExecuteFunctions, type: string): Promise<Record<string, unknown> | undefined> {
+	const node = ctx.getNode();
+	if (!node.credentials?.[type]) return undefined;
+	return (await ctx.getCredentials(type)) as Record<string, unknown>;
+}
