@@ -48,6 +48,8 @@ export class GenesysRecordingTrigger implements INodeType {
 				name: 'default',
 				httpMethod: 'POST',
 				responseMode: 'onReceived',
+				// Empty (not absent) so n8n answers with this node's own webhookResponse ({received, accepted}).
+				responseData: '',
 				path: 'genesys-recording',
 			},
 		],
