@@ -3,7 +3,7 @@ import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 export class CxObjectStoreApi implements ICredentialType {
 	name = 'cxObjectStoreApi';
 
-	displayName = 'CX Training Object Store (S3 API)';
+	displayName = 'CX Training Object Store (S3) API';
 
 	icon = { light: 'file:../nodes/GenesysCloud/objectStore.svg', dark: 'file:../nodes/GenesysCloud/objectStore.svg' } as const;
 

@@ -3,7 +3,7 @@ import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 export class CxStateStoreApi implements ICredentialType {
 	name = 'cxStateStoreApi';
 
-	displayName = 'CX Training State Store';
+	displayName = 'CX Training State Store API';
 
 	icon = { light: 'file:../nodes/GenesysCloud/stateStore.svg', dark: 'file:../nodes/GenesysCloud/stateStore.svg' } as const;
 

@@ -4,7 +4,7 @@ import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 export class GenesysWebhookAuthApi implements ICredentialType {
 	name = 'genesysWebhookAuthApi';
 
-	displayName = 'Genesys Recording Webhook Auth';
+	displayName = 'Genesys Recording Webhook Auth API';
 
 	icon = { light: 'file:../nodes/GenesysRecordingTrigger/genesysRecordingTrigger.svg', dark: 'file:../nodes/GenesysRecordingTrigger/genesysRecordingTrigger.svg' } as const;
 

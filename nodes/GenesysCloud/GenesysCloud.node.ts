@@ -1,14 +1,7 @@
-import type {
-	ICredentialTestFunctions,
-	ICredentialsDecrypted,
-	IExecuteFunctions,
-	INodeCredentialTestResult,
-	INodeExecutionData,
-	INodeType,
-	INodeTypeDescription,
-} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
-import { ObjectStore } from '../shared/store/objectStore';
+import { credentialTest } from '../shared/n8n/credentialTests';
 import * as recording from './actions/recording/Recording.resource';
 import { router } from './actions/router';
 
@@ -23,8 +16,9 @@ export class GenesysCloud implements INodeType {
 		description: 'Stage Genesys Cloud screen recordings into your object store and read recording metadata',
 		defaults: { name: 'Genesys Cloud' },
 		documentationUrl: 'https://github.com/cx-training/n8n-nodes-cx-training#genesys-cloud-node',
-		inputs: ['main'],
-		outputs: ['main'],
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		usableAsTool: true,
 		credentials: [
 			{ name: 'genesysCloudApi', required: true },
 			{
@@ -33,7 +27,7 @@ export class GenesysCloud implements INodeType {
 				testedBy: 'cxObjectStoreTest',
 				displayOptions: { show: { operation: ['stageScreenRecordings'] } },
 			},
-			{ name: 'cxStateStoreApi', required: false, displayOptions: { show: { operation: ['stageScreenRecordings'] } } },
+			{ name: 'cxStateStoreApi', required: false, testedBy: 'cxStateStoreTest', displayOptions: { show: { operation: ['stageScreenRecordings'] } } },
 		],
 		properties: [
 			{
@@ -48,28 +42,7 @@ export class GenesysCloud implements INodeType {
 		],
 	};
 
-	methods = {
-		credentialTest: {
-			async cxObjectStoreTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-				const data = credential.data ?? {};
-				try {
-					const store = new ObjectStore({
-						endpoint: (data.endpoint as string) || undefined,
-						region: (data.region as string) || 'us-east-1',
-						bucket: data.bucket as string,
-						accessKeyId: data.accessKeyId as string,
-						secretAccessKey: data.secretAccessKey as string,
-						forcePathStyle: Boolean(data.forcePathStyle),
-						checksumMode: data.checksumMode === 'WHEN_REQUIRED' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
-					});
-					await store.head('cx-training-credential-test');
-					return { status: 'OK', message: 'Connection successful!' };
-				} catch (error) {
-					return { status: 'Error', message: (error as Error).message };
-				}
-			},
-		},
-	};
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

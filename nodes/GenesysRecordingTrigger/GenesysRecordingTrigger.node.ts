@@ -1,3 +1,4 @@
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import type {
 	IDataObject,
 	INodeExecutionData,
@@ -13,6 +14,7 @@ import {
 	type ConversationEvent,
 	type CustomFieldMapping,
 } from '../shared/ccaas/genesys/events';
+import { credentialTest } from '../shared/n8n/credentialTests';
 import { secretsEqual } from '../shared/security';
 
 type WebhookRequest = ReturnType<IWebhookFunctions['getRequestObject']> & {
@@ -35,11 +37,12 @@ export class GenesysRecordingTrigger implements INodeType {
 		defaults: { name: 'Genesys Recording Trigger' },
 		documentationUrl: 'https://github.com/cx-training/n8n-nodes-cx-training#genesys-recording-trigger',
 		inputs: [],
-		outputs: ['main'],
+		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{
 				name: 'genesysWebhookAuthApi',
 				required: true,
+				testedBy: 'genesysWebhookSecretTest',
 				displayOptions: { show: { authentication: ['sharedSecret'] } },
 			},
 		],
@@ -56,7 +59,7 @@ export class GenesysRecordingTrigger implements INodeType {
 		properties: [
 			{
 				displayName:
-					'Point an Amazon EventBridge API destination, a Genesys Process Automation data action or your own forwarder at this node’s Production URL, sending conversation detail events (v2.detail.events.conversation.{id}.user.end / .acw).',
+					'Point an Amazon EventBridge API destination, a Genesys Process Automation data action or your own forwarder at this node’s Production URL, sending conversation detail events (user end or after-call work).',
 				name: 'notice',
 				type: 'notice',
 				default: '',
@@ -105,16 +108,16 @@ export class GenesysRecordingTrigger implements INodeType {
 				placeholder: 'Add Field Path',
 				default: { conversationId: 'conversationId' },
 				displayOptions: { show: { payloadFormat: ['custom'] } },
-				description: 'Dot paths into your JSON, e.g. data.call.id or agents[0].id',
+				description: 'Dot paths into your JSON, e.g. data.call.ID or agents[0].ID',
 				options: [
-					{ displayName: 'Conversation ID Path', name: 'conversationId', type: 'string', default: 'conversationId' },
 					{ displayName: 'Agent User ID Path', name: 'userId', type: 'string', default: '' },
-					{ displayName: 'Queue ID Path', name: 'queueId', type: 'string', default: '' },
-					{ displayName: 'Media Type Path', name: 'mediaType', type: 'string', default: '' },
+					{ displayName: 'Conversation ID Path', name: 'conversationId', type: 'string', default: 'conversationId' },
 					{ displayName: 'Direction Path', name: 'direction', type: 'string', default: '' },
-					{ displayName: 'Wrap-up Code Path', name: 'wrapupCode', type: 'string', default: '' },
 					{ displayName: 'Event Time Path', name: 'eventTime', type: 'string', default: '' },
 					{ displayName: 'Event Type Path', name: 'eventType', type: 'string', default: '' },
+					{ displayName: 'Media Type Path', name: 'mediaType', type: 'string', default: '' },
+					{ displayName: 'Queue ID Path', name: 'queueId', type: 'string', default: '' },
+					{ displayName: 'Wrap-up Code Path', name: 'wrapupCode', type: 'string', default: '' },
 				],
 			},
 			{
@@ -136,6 +139,8 @@ export class GenesysRecordingTrigger implements INodeType {
 			},
 		],
 	};
+
+	methods = { credentialTest };
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const req = this.getRequestObject() as WebhookRequest;
@@ -173,7 +178,7 @@ export class GenesysRecordingTrigger implements INodeType {
 			events = parseConversationEvents(payload, mapping);
 		} catch (error) {
 			if (error instanceof EventPayloadError) return reject(400, error.message, error.field);
-			throw error;
+			throw new NodeOperationError(this.getNode(), error as Error);
 		}
 
 		const eventTypes = this.getNodeParameter('eventTypes', EVENT_TYPES) as string[];

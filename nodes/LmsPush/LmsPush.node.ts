@@ -5,11 +5,12 @@ import type {
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { recordingRefProblems } from '../shared/lms/refValidation';
 import type { PlaceholderAsset } from '../shared/lms/types';
 import { XapiClient, XapiLmsAdapter } from '../shared/lms/xapi';
+import { credentialTest } from '../shared/n8n/credentialTests';
 import { toNodeError } from '../shared/n8n/errors';
 import { objectStoreFor, stateStoreFor } from '../shared/n8n/resources';
 import type { RecordingRef } from '../shared/recordingRef';
@@ -26,13 +27,13 @@ export class LmsPush implements INodeType {
 		description: 'Create or update the learning asset of a staged recording in your LMS or LRS, idempotently',
 		defaults: { name: 'LMS Push' },
 		documentationUrl: 'https://github.com/cx-training/n8n-nodes-cx-training#lms-push',
-		inputs: ['main'],
-		outputs: ['main'],
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		credentials: [
 			{ name: 'xapiLrsApi', required: true, displayOptions: { show: { target: ['xapi'] } } },
-			{ name: 'cxObjectStoreApi', required: false },
-			{ name: 'cxStateStoreApi', required: false },
+			{ name: 'cxObjectStoreApi', required: false, testedBy: 'cxObjectStoreTest' },
+			{ name: 'cxStateStoreApi', required: false, testedBy: 'cxStateStoreTest' },
 		],
 		properties: [
 			{
@@ -77,7 +78,7 @@ export class LmsPush implements INodeType {
 				name: 'actorHomePage',
 				type: 'string',
 				default: 'https://apps.mypurecloud.com',
-				description: 'xAPI identifies each agent as an account on this platform URL with their platform user ID (no personal data)',
+				description: 'The xAPI statement identifies each agent as an account on this platform URL with their platform user ID (no personal data)',
 			},
 			{
 				displayName: 'Identify Agent by E-Mail',
@@ -112,7 +113,7 @@ export class LmsPush implements INodeType {
 						name: 'moreInfoUrl',
 						type: 'string',
 						default: '',
-						description: 'Stable page where learners watch the asset (the activity’s moreInfo). Empty means the activity ID. Signed media links change, so they go into the asset state document instead.',
+						description: 'A stable page where learners watch the asset (the activity’s moreInfo). Empty means the activity ID. Signed media links change, so they go into the asset state document instead.',
 					},
 					{
 						displayName: 'Media Link Lifetime (Hours)',
@@ -126,6 +127,8 @@ export class LmsPush implements INodeType {
 			},
 		],
 	};
+
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();

@@ -295,8 +295,7 @@ describe('GenesysClient: media and the SSRF guard', () => {
 		}
 	});
 
-	// Bug: openMedia checks only the first URL; fetch follows redirects (redirect: 'follow'), so an allowed host can bounce the download to any host (SSRF guard bypass).
-	it.failing('does not follow a redirect from an allowed media host to a host outside the allow-list', async () => {
+	it('does not follow a redirect from an allowed media host to a host outside the allow-list', async () => {
 		let internalHits = 0;
 		const internal = createServer((_req, res) => {
 			internalHits++;

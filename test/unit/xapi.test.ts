@@ -352,8 +352,7 @@ describe('XapiLmsAdapter.pushPlaceholder', () => {
 		expect(lrs.activityProfiles()[0].json).toMatchObject({ stage: 'quarantined', status: 'pii_found', visibility: 'private' });
 	});
 
-	// Bug: a late stage-1 retry overwrites the completed asset's media fields (mediaUrl/mediaUrlExpiresAt/object) with the placeholder's, or deletes them.
-	it.failing('leaves the media link of a final asset alone on a late placeholder retry', async () => {
+	it('leaves the media link of a final asset alone on a late placeholder retry', async () => {
 		const client = newClient();
 		const activityId = `${IRI}/recordings/genesys-cloud/conv-1/rec-1`;
 		const final = {

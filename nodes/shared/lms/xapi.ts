@@ -10,10 +10,7 @@ import {
 	type XapiStatementOptions,
 } from './xapiStatements';
 
-// xapi-validation ships CommonJS without types: `default(statement)` returns an array of warnings.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const validateStatement: (statement: unknown) => Array<{ path?: string[]; message?: string; constructor: { name: string } }> =
-	require('xapi-validation').default;
+import validateStatement from 'xapi-validation';
 
 export interface XapiCredentials {
 	endpoint: string;
@@ -184,7 +181,7 @@ export class XapiLmsAdapter implements LmsAdapter {
 				};
 				// The evaluation half may have completed the asset already: a late stage-1 retry never downgrades it.
 				if (current && STAGE_RANK[current.stage] > STAGE_RANK.placeholder) {
-					return { ...base, stage: current.stage, status: current.status, visibility: current.visibility };
+					return { ...current, statementIds, updatedAt: base.updatedAt };
 				}
 				return base;
 			},

@@ -310,6 +310,15 @@ export class ObjectStore implements ObjectStoreApi {
 		}
 	}
 
+	/** Proves the credentials can reach the bucket (HeadBucket); used by the credential test. */
+	async checkAccess(): Promise<void> {
+		try {
+			await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+		} catch (error) {
+			throw this.mapError(error, 'head bucket');
+		}
+	}
+
 	/** Creates the bucket when it does not exist; a bucket created meanwhile by another worker is fine. */
 	async ensureBucket(): Promise<void> {
 		try {

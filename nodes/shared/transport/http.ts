@@ -19,6 +19,8 @@ export interface HttpRequest {
 	acceptStatus?: number[];
 	timeoutMs?: number;
 	signal?: AbortSignal;
+	/** `manual` returns 3xx answers to the caller (e.g. to check each hop against an allow-list). */
+	redirect?: 'follow' | 'manual';
 }
 
 export interface HttpResponse<T = unknown> {
@@ -78,8 +80,11 @@ export class HttpClient {
 					headers: this.headersFor(request),
 					body: encodeBody(request.body),
 					signal: deadline.signal,
+					redirect: request.redirect ?? 'follow',
 				});
-				if (request.responseType === 'stream') deadline.clear();
+				const accepted = response.ok || request.acceptStatus?.includes(response.status);
+				// A stream's body may take minutes; an error body is small and stays under the deadline.
+				if (request.responseType === 'stream' && accepted) deadline.clear();
 			} catch (error) {
 				deadline.clear();
 				if (request.signal?.aborted) throw error;

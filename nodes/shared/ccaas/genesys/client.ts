@@ -165,14 +165,27 @@ export class GenesysClient {
 
 	/** Streams a signed media URL after checking it points at an allowed host. */
 	async openMedia(mediaUri: string, signal?: AbortSignal): Promise<{ stream: Readable; contentType?: string; contentLength?: number }> {
-		this.assertAllowedMediaUrl(mediaUri);
-		const response = await this.http.request<Readable>({ method: 'GET', url: mediaUri, responseType: 'stream', signal });
-		const length = response.headers.get('content-length');
-		return {
-			stream: response.body,
-			contentType: response.headers.get('content-type') ?? undefined,
-			contentLength: length === null ? undefined : Number(length),
-		};
+		let url = mediaUri;
+		// Redirects are followed by hand so every hop passes the same allow-list (no SSRF through a 302).
+		for (let hop = 0; ; hop++) {
+			this.assertAllowedMediaUrl(url);
+			const response = await this.http.request<Readable>({
+				method: 'GET',
+				url,
+				responseType: 'stream',
+				signal,
+				redirect: 'manual',
+				acceptStatus: [301, 302, 303, 307, 308],
+			});
+			if (response.status >= 300 && response.status < 400) {
+				response.body.destroy();
+				const location = response.headers.get('location');
+				if (!location || hop >= 3) throw new Error(`Media download of a recording redirected ${hop + 1} times without an end`);
+				url = new URL(location, url).toString();
+				continue;
+			}
+			return mediaResponse(response);
+		}
 	}
 
 	/** SSRF guard (DESIGN.md §6): media only from the region's hosts or the credential's allow-list. */
@@ -199,6 +212,15 @@ export class GenesysClient {
 		if (protocol === 'http:' && this.credentials.allowInsecureHttp) return;
 		throw new Error(`Refusing ${protocol}// URL: only https is allowed unless the credential is marked as a local simulator`);
 	}
+}
+
+function mediaResponse(response: { headers: Headers; body: Readable }): { stream: Readable; contentType?: string; contentLength?: number } {
+	const length = response.headers.get('content-length');
+	return {
+		stream: response.body,
+		contentType: response.headers.get('content-type') ?? undefined,
+		contentLength: length === null ? undefined : Number(length),
+	};
 }
 
 /** For tests: forget cached tokens. */

@@ -144,13 +144,16 @@ export function readPath(value: unknown, path: string): unknown {
 
 /** Genesys stamps `eventTime` as epoch milliseconds; custom payloads may send ISO strings. */
 function toIsoTime(value: unknown): string | undefined {
-	if (typeof value === 'number' && Number.isFinite(value)) return new Date(value).toISOString();
-	if (typeof value === 'string' && value !== '') {
-		const numeric = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-		return Number.isNaN(numeric) ? undefined : new Date(numeric).toISOString();
-	}
-	return undefined;
+	let epochMs: number | undefined;
+	if (typeof value === 'number') epochMs = value;
+	else if (typeof value === 'string' && value !== '') epochMs = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+	// Out-of-range or unparseable times are dropped, never allowed to crash the webhook.
+	if (epochMs === undefined || !Number.isFinite(epochMs) || Math.abs(epochMs) > MAX_EPOCH_MS) return undefined;
+	return new Date(epochMs).toISOString();
 }
+
+/** The largest time a JavaScript Date can hold (ECMA-262 §21.4.1.1). */
+const MAX_EPOCH_MS = 8.64e15;
 
 function str(value: unknown): string | undefined {
 	if (typeof value === 'string') return value === '' ? undefined : value;
