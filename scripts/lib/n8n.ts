@@ -238,6 +238,17 @@ export class N8nClient {
 		return result.data;
 	}
 
+	/** Waits until the workflow has at least `count` executions and the newest `count` have stopped. */
+	async waitForExecutions(workflowId: string, count: number, timeoutMs = 60000): Promise<ExecutionSummary[]> {
+		const started = Date.now();
+		for (;;) {
+			const list = await this.executions(workflowId, Math.max(count, 20));
+			if (list.length >= count && list.slice(0, count).every((execution) => execution.stoppedAt)) return list;
+			if (Date.now() - started > timeoutMs) throw new Error(`fewer than ${count} finished executions of ${workflowId}`);
+			await delay(200);
+		}
+	}
+
 	async nodeTypes(): Promise<string[]> {
 		const types = await this.call<Array<{ name: string }> | { data: Array<{ name: string }> }>('GET', '/types/nodes.json', undefined, 'cookie');
 		return (Array.isArray(types) ? types : types.data).map((type) => type.name);

@@ -31,13 +31,18 @@ export interface S3TestServer {
 }
 
 /** Starts s3rver on 127.0.0.1 with a free port and one bucket, storing objects in a fresh temp folder. */
-export async function startS3Server(bucket = 'cx-training-test'): Promise<S3TestServer> {
+export async function startS3Server(
+	bucket = 'cx-training-test',
+	options: { port?: number; directory?: string } = {},
+): Promise<S3TestServer> {
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const S3rver = require('s3rver') as S3rverConstructor;
-	const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
+	// A given directory (the demo's) is kept on close; a temporary one is removed.
+	const keep = options.directory !== undefined;
+	const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 's3rver-')));
 	const server = new S3rver({
 		address: '127.0.0.1',
-		port: 0,
+		port: options.port ?? 0,
 		silent: true,
 		directory,
 		configureBuckets: [{ name: bucket }],
@@ -47,7 +52,7 @@ export async function startS3Server(bucket = 'cx-training-test'): Promise<S3Test
 		// run() resolves with httpServer.address(), which carries the port the OS picked for port 0.
 		address = await server.run();
 	} catch (error) {
-		await rm(directory, { recursive: true, force: true });
+		if (!keep) await rm(directory, { recursive: true, force: true });
 		throw error;
 	}
 	const endpoint = `http://127.0.0.1:${address.port}`;
@@ -72,7 +77,7 @@ export async function startS3Server(bucket = 'cx-training-test'): Promise<S3Test
 			// Keep-alive sockets from SDK clients would otherwise hold close() open.
 			server.httpServer?.closeAllConnections();
 			await server.close();
-			await rm(directory, { recursive: true, force: true });
+			if (!keep) await rm(directory, { recursive: true, force: true });
 		},
 	};
 }

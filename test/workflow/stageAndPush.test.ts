@@ -126,7 +126,7 @@ describe('workflow: stage Genesys screen recordings and push xAPI placeholders (
 		expect(actors).toEqual(['agent-a', 'agent-b']);
 		const docs = stack.lrs.activityProfiles();
 		expect(docs).toHaveLength(2);
-		const doc = JSON.parse(docs[0].content.toString('utf8'));
+		const doc = docs[0].json as Record<string, unknown>;
 		expect(doc).toMatchObject({ status: 'pending_review', visibility: 'private', stage: 'placeholder' });
 		expect(doc.mediaUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
 
