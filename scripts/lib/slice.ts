@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { startS3Server, type S3TestServer } from '../../test/support/s3';
+import { simulatorCredentials } from '../../test/support/stack';
 import { startGenesysSimulator, type GenesysSimulator, type GenesysSimulatorOptions } from '../../test/simulators/genesysCloud';
 import { startXapiLrs, type XapiLrsSimulator, type XapiStatement } from '../../test/simulators/xapiLrs';
 import {
@@ -73,26 +74,7 @@ export async function startSlice(options: SliceOptions): Promise<Slice> {
 
 	const credentialData: Record<string, Record<string, unknown>> = {
 		genesysWebhookAuthApi: { headerName: WEBHOOK_HEADER, secret: options.webhookSecret },
-		genesysCloudApi: {
-			region: 'custom',
-			customBaseUrl: genesys.baseUrl,
-			customLoginUrl: genesys.loginUrl,
-			allowInsecureHttp: true,
-			clientId: genesys.clientId,
-			clientSecret: genesys.clientSecret,
-			allowedMediaHosts: '',
-			requestsPerMinute: 300,
-		},
-		cxObjectStoreApi: {
-			endpoint: s3.endpoint,
-			region: 'us-east-1',
-			bucket: s3.bucket,
-			accessKeyId: s3.accessKeyId,
-			secretAccessKey: s3.secretAccessKey,
-			forcePathStyle: true,
-			checksumMode: 'WHEN_REQUIRED',
-		},
-		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
+		...simulatorCredentials(s3, genesys, lrs),
 	};
 	const names: Record<string, string> = {
 		genesysWebhookAuthApi: 'Genesys webhook secret',

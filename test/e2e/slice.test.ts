@@ -22,6 +22,15 @@ describe('end to end: Genesys conversation end → staged recording → xAPI pla
 	const post = (body: string, headers: Record<string, string> = { 'x-cx-webhook-secret': SECRET }) =>
 		fetch(slice.webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
+	const endConversation = (conversationId: string, userId: string, shape: 'eventbridge' | 'eventBody') =>
+		slice.genesys.emitConversationEnd({
+			webhookUrl: slice.webhookUrl,
+			conversationId,
+			userId,
+			shape,
+			headers: { 'X-CX-Webhook-Secret': SECRET },
+		});
+
 	async function executionCount(): Promise<number> {
 		return (await slice.client.executions(slice.workflowId, 100)).length;
 	}
@@ -100,13 +109,7 @@ describe('end to end: Genesys conversation end → staged recording → xAPI pla
 
 	it('an EventBridge conversation-end event becomes one private xAPI placeholder, and a redelivery adds nothing', async () => {
 		const before = await executionCount();
-		const emitted = await slice.genesys.emitConversationEnd({
-			webhookUrl: slice.webhookUrl,
-			conversationId: 'e2e-conv-1',
-			userId: 'agent-e2e-1',
-			shape: 'eventbridge',
-			headers: { 'X-CX-Webhook-Secret': SECRET },
-		});
+		const emitted = await endConversation('e2e-conv-1', 'agent-e2e-1', 'eventbridge');
 		expect(emitted.status).toBe(200);
 		expect(JSON.parse(emitted.body)).toEqual({ received: 1, accepted: 1 });
 		const [execution] = await waitForExecutions(before + 1);
@@ -125,13 +128,7 @@ describe('end to end: Genesys conversation end → staged recording → xAPI pla
 		expect(statements).toHaveLength(1);
 
 		// Redelivery of the very same event (EventBridge retries at least once).
-		const again = await slice.genesys.emitConversationEnd({
-			webhookUrl: slice.webhookUrl,
-			conversationId: 'e2e-conv-1',
-			userId: 'agent-e2e-1',
-			shape: 'eventbridge',
-			headers: { 'X-CX-Webhook-Secret': SECRET },
-		});
+		const again = await endConversation('e2e-conv-1', 'agent-e2e-1', 'eventbridge');
 		expect(again.status).toBe(200);
 		const [second] = await waitForExecutions(before + 2);
 		expect(second.status).toBe('success');
@@ -142,13 +139,7 @@ describe('end to end: Genesys conversation end → staged recording → xAPI pla
 
 	it('the bare eventBody a Process Automation data action posts works the same way', async () => {
 		const before = await executionCount();
-		const emitted = await slice.genesys.emitConversationEnd({
-			webhookUrl: slice.webhookUrl,
-			conversationId: 'e2e-conv-2',
-			userId: 'agent-e2e-2',
-			shape: 'eventBody',
-			headers: { 'X-CX-Webhook-Secret': SECRET },
-		});
+		const emitted = await endConversation('e2e-conv-2', 'agent-e2e-2', 'eventBody');
 		expect(emitted.status).toBe(200);
 		const [execution] = await waitForExecutions(before + 1);
 		expect(execution.status).toBe('success');

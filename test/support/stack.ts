@@ -27,6 +27,32 @@ export async function startStack(genesysOptions: GenesysSimulatorOptions = {}): 
 	const stateDir = mkdtempSync(join(tmpdir(), 'cx-state-'));
 	const statePath = join(stateDir, 'state.sqlite');
 	const credentials: Record<string, ICredentialDataDecryptedObject> = {
+		...simulatorCredentials(s3, genesys, lrs),
+		cxStateStoreApi: { driver: 'sqlite', sqlitePath: statePath },
+		genesysWebhookAuthApi: { headerName: 'X-CX-Webhook-Secret', secret: 'test-shared-secret' },
+	};
+	return {
+		s3,
+		genesys,
+		lrs,
+		stateDir,
+		statePath,
+		credentials,
+		async close() {
+			await Promise.allSettled([s3.close(), genesys.close(), lrs.close()]);
+			await closeAllStateStores();
+			rmSync(stateDir, { recursive: true, force: true });
+		},
+	};
+}
+
+/** Credential data pointing the package's nodes at the local object store and simulators. */
+export function simulatorCredentials(
+	s3: S3TestServer,
+	genesys: GenesysSimulator,
+	lrs: XapiLrsSimulator,
+): Record<'genesysCloudApi' | 'cxObjectStoreApi' | 'xapiLrsApi', ICredentialDataDecryptedObject> {
+	return {
 		genesysCloudApi: {
 			region: 'custom',
 			customBaseUrl: genesys.baseUrl,
@@ -47,20 +73,5 @@ export async function startStack(genesysOptions: GenesysSimulatorOptions = {}): 
 			checksumMode: 'WHEN_REQUIRED',
 		},
 		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
-		cxStateStoreApi: { driver: 'sqlite', sqlitePath: statePath },
-		genesysWebhookAuthApi: { headerName: 'X-CX-Webhook-Secret', secret: 'test-shared-secret' },
-	};
-	return {
-		s3,
-		genesys,
-		lrs,
-		stateDir,
-		statePath,
-		credentials,
-		async close() {
-			await Promise.allSettled([s3.close(), genesys.close(), lrs.close()]);
-			await closeAllStateStores();
-			rmSync(stateDir, { recursive: true, force: true });
-		},
 	};
 }

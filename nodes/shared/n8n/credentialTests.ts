@@ -2,21 +2,14 @@ import type { ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTe
 
 import { openStateStore } from '../state';
 import { ObjectStore } from '../store/objectStore';
+import { objectStoreConfigFromCredentials } from './resources';
 
 /** Credential tests for the non-HTTP credentials, shared by every node that uses them (`testedBy`). */
 export const credentialTest = {
 	async cxObjectStoreTest(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 		const data = credential.data ?? {};
 		try {
-			const store = new ObjectStore({
-				endpoint: (data.endpoint as string) || undefined,
-				region: (data.region as string) || 'us-east-1',
-				bucket: data.bucket as string,
-				accessKeyId: data.accessKeyId as string,
-				secretAccessKey: data.secretAccessKey as string,
-				forcePathStyle: Boolean(data.forcePathStyle),
-				checksumMode: data.checksumMode === 'WHEN_REQUIRED' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
-			});
+			const store = new ObjectStore(objectStoreConfigFromCredentials(data));
 			await store.checkAccess();
 			return { status: 'OK', message: 'Connection successful!' };
 		} catch (error) {

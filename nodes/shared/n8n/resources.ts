@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 
 import type { IExecuteFunctions, IWebhookFunctions } from 'n8n-workflow';
@@ -33,21 +34,31 @@ function defaultSqlitePath(ctx: IExecuteFunctions): string {
 	return join(dirname(ctx.helpers.getStoragePath()), 'n8n-nodes-cx-training', 'state.sqlite');
 }
 
-export async function objectStoreConfigFor(ctx: Context, itemIndex = 0): Promise<ObjectStoreConfig> {
-	const credentials = await (ctx as IExecuteFunctions).getCredentials('cxObjectStoreApi', itemIndex);
+/** Object-store settings from a `cxObjectStoreApi` credential's data. */
+export function objectStoreConfigFromCredentials(data: Record<string, unknown>): ObjectStoreConfig {
 	return {
-		endpoint: (credentials.endpoint as string) || undefined,
-		region: (credentials.region as string) || 'us-east-1',
-		bucket: credentials.bucket as string,
-		accessKeyId: credentials.accessKeyId as string,
-		secretAccessKey: credentials.secretAccessKey as string,
-		forcePathStyle: Boolean(credentials.forcePathStyle),
-		checksumMode: credentials.checksumMode === 'WHEN_REQUIRED' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+		endpoint: (data.endpoint as string) || undefined,
+		region: (data.region as string) || 'us-east-1',
+		bucket: data.bucket as string,
+		accessKeyId: data.accessKeyId as string,
+		secretAccessKey: data.secretAccessKey as string,
+		forcePathStyle: Boolean(data.forcePathStyle),
+		checksumMode: data.checksumMode === 'WHEN_REQUIRED' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
 	};
 }
 
+/** One S3 client (and its connection pool) per credential per process, not one per item. */
+const stores = new Map<string, ObjectStore>();
+
 export async function objectStoreFor(ctx: Context, itemIndex = 0): Promise<ObjectStore> {
-	return new ObjectStore(await objectStoreConfigFor(ctx, itemIndex));
+	const config = objectStoreConfigFromCredentials(await (ctx as IExecuteFunctions).getCredentials('cxObjectStoreApi', itemIndex));
+	const key = createHash('sha256').update(JSON.stringify(config)).digest('hex');
+	let store = stores.get(key);
+	if (!store) {
+		store = new ObjectStore(config);
+		stores.set(key, store);
+	}
+	return store;
 }
 
 async function optionalCredentials(ctx: IExecuteFunctions, type: string): Promise<Record<string, unknown> | undefined> {

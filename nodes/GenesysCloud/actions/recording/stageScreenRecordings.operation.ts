@@ -104,10 +104,12 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, items:
 	}
 	if (result.refs.length === 0) {
 		// Normal for a conversation with audio but no screen recording: no item, no error.
-		this.logger.info(`Conversation ${conversationId} has no screen recording to stage`, {
-			conversationId,
-			skipped: result.skipped.length,
-		});
+		const message =
+			result.skipped.length > 0
+				? `Conversation ${conversationId}: no screen recording ready (${result.skipped.map((skip) => `${skip.recordingId}: ${skip.reason}`).join('; ')})`
+				: `Conversation ${conversationId} has no screen recording; nothing to stage`;
+		this.logger.info(message, { conversationId });
+		this.addExecutionHints({ message, location: 'outputPane' });
 	}
 	return result.refs.map((ref) => ({
 		json: { ...ref, staging: { reused: result.reused.includes(ref.recordingId) } } as unknown as IDataObject,
