@@ -16,7 +16,28 @@ import {
 } from './httpUtil';
 import { syntheticEtag, syntheticMediaStream } from './syntheticMedia';
 
+/** What an API extension sees of one authenticated /api/v2 request; it returns true when it answered. */
+export interface SimApiRequest {
+	req: IncomingMessage;
+	res: ServerResponse;
+	url: URL;
+	/** Path segments after /api/v2/. */
+	segments: string[];
+	/** Correlation and rate-limit headers every API answer carries. */
+	headers: Record<string, string>;
+	contextId: string;
+	now: () => number;
+	stats: GenesysSimulatorStats;
+}
+
+export type SimApiExtension = (request: SimApiRequest) => Promise<boolean>;
+
+/** Builds an extension with access to the simulator's seeded conversations and clock. */
+export type SimApiExtensionFactory = (sim: { conversations: () => SimConversation[]; now: () => number }) => SimApiExtension;
+
 export interface GenesysSimulatorOptions {
+	/** Further API families served by the same simulator (see SimApiExtension). */
+	extensions?: SimApiExtensionFactory[];
 	clientId?: string;
 	clientSecret?: string;
 	tokenTtlSec?: number;
@@ -329,6 +350,8 @@ export async function startGenesysSimulator(
 	const now = () => Date.now() + clockOffsetMs;
 	const tokens = new Map<string, TokenState>();
 	const conversations = new Map<string, ConversationState>();
+	// Further API families (quality, analytics, batch requests) plug in here; each answers the requests it owns.
+	const extensions: SimApiExtension[] = (options.extensions ?? []).map((create) => create({ conversations: () => [...conversations.values()].map((c) => c.conversation), now }));
 	let faults: ActiveFault[] = [];
 	let stats = emptyStats();
 	const holds = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
@@ -678,6 +701,9 @@ export async function startGenesysSimulator(
 				errorBody(404, 'not.found', 'The requested resource was not found.', contextId),
 				headers,
 			);
+		for (const extension of extensions) {
+			if (await extension({ req, res, url, segments, headers, contextId, now, stats })) return;
+		}
 		if (req.method !== 'GET') return notFound();
 
 		if (segments.length === 2 && segments[0] === 'organizations' && segments[1] === 'me') {
