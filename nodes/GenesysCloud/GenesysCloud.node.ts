@@ -17,7 +17,8 @@ export class GenesysCloud implements INodeType {
 		defaults: { name: 'Genesys Cloud' },
 		documentationUrl: 'https://github.com/cx-training/n8n-nodes-cx-training#genesys-cloud-node',
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
+		// Stage Screen Recordings has a second output for recordings to retry later (uploading, restoring) or lost.
+		outputs: `={{ $parameter["operation"] === "stageScreenRecordings" ? [{ type: "${NodeConnectionTypes.Main}", displayName: "Staged" }, { type: "${NodeConnectionTypes.Main}", displayName: "Not Staged" }] : ["${NodeConnectionTypes.Main}"] }}`,
 		usableAsTool: true,
 		credentials: [
 			{ name: 'genesysCloudApi', required: true },

@@ -100,6 +100,10 @@ export interface SimRecording {
 	annotations?: SimAnnotation[];
 	transcodeMs?: number;
 	transcode202Count?: number;
+	/** With fileState UPLOADING: milliseconds (simulator clock) after seeding until the upload completes. */
+	uploadMs?: number;
+	/** With fileState ARCHIVED: milliseconds a restore (PUT with a new archiveDate) stays RESTORING. */
+	restoreMs?: number;
 	startTime?: string;
 	endTime?: string;
 }
@@ -142,6 +146,8 @@ export interface GenesysFault {
 	drop?: boolean;
 	/** Media only: send headers and this many body bytes, then destroy the socket. */
 	dropAfterBytes?: number;
+	/** Moves the simulator clock when the faulty answer ends (e.g. so the signed URL in use expires mid-download). */
+	advanceClockMs?: number;
 }
 
 export interface GenesysSimulatorStats {
@@ -157,6 +163,7 @@ export interface GenesysSimulatorStats {
 	mediaRequests: number;
 	mediaBytesServed: number;
 	eventsEmitted: number;
+	restoreRequests: number;
 	/** Keyed by `METHOD /path`. */
 	byPath: Record<string, number>;
 	byStatus: Record<string, number>;
@@ -206,6 +213,8 @@ interface TokenState {
 }
 
 interface RecordingState {
+	seededAt: number;
+	restoreRequestedAt?: number;
 	firstRequestedAt?: number;
 	served202: number;
 	sessionId: string;
@@ -246,6 +255,7 @@ function emptyStats(): GenesysSimulatorStats {
 		mediaRequests: 0,
 		mediaBytesServed: 0,
 		eventsEmitted: 0,
+		restoreRequests: 0,
 		byPath: {},
 		byStatus: {},
 	};
@@ -350,6 +360,7 @@ export async function startGenesysSimulator(
 	const now = () => Date.now() + clockOffsetMs;
 	const tokens = new Map<string, TokenState>();
 	const conversations = new Map<string, ConversationState>();
+	const recordingStates = new WeakMap<SimRecording, RecordingState>();
 	// Further API families (quality, analytics, batch requests) plug in here; each answers the requests it owns.
 	const extensions: SimApiExtension[] = (options.extensions ?? []).map((create) => create({ conversations: () => [...conversations.values()].map((c) => c.conversation), now }));
 	let faults: ActiveFault[] = [];
@@ -377,13 +388,16 @@ export async function startGenesysSimulator(
 			conversation.startTime ?? new Date(Date.parse(endTime) - 5 * 60_000).toISOString();
 		const recordings = new Map<string, RecordingState>();
 		for (const recording of conversation.recordings ?? []) {
-			recordings.set(recording.recordingId, {
+			const rs: RecordingState = {
+				seededAt: now(),
 				served202: 0,
 				sessionId: stableUuid(`session:${conversation.conversationId}:${recording.recordingId}`),
 				annotationIds: (recording.annotations ?? []).map(
 					(a, i) => a.id ?? stableUuid(`annotation:${recording.recordingId}:${i}`),
 				),
-			});
+			};
+			recordings.set(recording.recordingId, rs);
+			recordingStates.set(recording, rs);
 		}
 		conversations.set(conversation.conversationId, {
 			conversation: { ...conversation, recordings: [...(conversation.recordings ?? [])] },
@@ -452,8 +466,22 @@ export async function startGenesysSimulator(
 		};
 	}
 
+	/** fileState as it is now: uploads complete and restores finish on the simulator clock. */
+	function currentFileState(recording: SimRecording): RecordingFileState {
+		const seeded = recording.fileState ?? 'AVAILABLE';
+		const rs = recordingStates.get(recording);
+		if (!rs) return seeded;
+		if (seeded === 'UPLOADING' && recording.uploadMs !== undefined && now() >= rs.seededAt + recording.uploadMs) {
+			return 'AVAILABLE';
+		}
+		if (seeded === 'ARCHIVED' && rs.restoreRequestedAt !== undefined) {
+			return now() >= rs.restoreRequestedAt + (recording.restoreMs ?? 0) ? 'RESTORED' : 'RESTORING';
+		}
+		return seeded;
+	}
+
 	function needsTranscode(recording: SimRecording): boolean {
-		return PLAYABLE_STATES.includes(recording.fileState ?? 'AVAILABLE');
+		return PLAYABLE_STATES.includes(currentFileState(recording));
 	}
 
 	function transcodeRemainingMs(recording: SimRecording, rs: RecordingState): number {
@@ -495,7 +523,7 @@ export async function startGenesysSimulator(
 			mediaSubtype: recording.mediaSubtype ?? (recording.media === 'screen' ? 'Screen' : 'Trunk'),
 			mediaSubject: recording.media === 'screen' ? 'Screen Recording' : 'Phone Call',
 			annotations,
-			fileState: recording.fileState ?? 'AVAILABLE',
+			fileState: currentFileState(recording),
 			sessionId: rs.sessionId,
 			region: REGION,
 		};
@@ -704,6 +732,9 @@ export async function startGenesysSimulator(
 		for (const extension of extensions) {
 			if (await extension({ req, res, url, segments, headers, contextId, now, stats })) return;
 		}
+		if (req.method === 'PUT' && segments[0] === 'conversations' && segments[2] === 'recordings' && segments.length === 4) {
+			return handleRetentionUpdate(req, res, headers, contextId, segments[1], segments[3]);
+		}
 		if (req.method !== 'GET') return notFound();
 
 		if (segments.length === 2 && segments[0] === 'organizations' && segments[1] === 'me') {
@@ -858,6 +889,43 @@ export async function startGenesysSimulator(
 		);
 	}
 
+	/**
+	 * `PUT /api/v2/conversations/{cid}/recordings/{rid}` with a Recording body: per the SDK docs, changing the
+	 * archive date of an ARCHIVED recording restores it until that date (RESTORING, then RESTORED).
+	 */
+	async function handleRetentionUpdate(
+		req: IncomingMessage,
+		res: ServerResponse,
+		headers: Record<string, string>,
+		contextId: string,
+		conversationId: string,
+		recordingId: string,
+	): Promise<void> {
+		const state = conversations.get(conversationId);
+		const recording = state?.conversation.recordings.find((r) => r.recordingId === recordingId);
+		if (!state || !recording) {
+			sendJson(res, 404, errorBody(404, 'not.found', 'The requested resource was not found.', contextId), headers);
+			return;
+		}
+		let body: { archiveDate?: string; deleteDate?: string };
+		try {
+			body = JSON.parse((await readBody(req)).toString('utf8') || '{}');
+		} catch {
+			sendJson(res, 400, errorBody(400, 'bad.request', 'The request could not be understood by the server due to malformed syntax.', contextId), headers);
+			return;
+		}
+		const rs = state.recordings.get(recordingId)!;
+		if (body.archiveDate && currentFileState(recording) === 'ARCHIVED') {
+			if (Date.parse(body.archiveDate) <= now()) {
+				sendJson(res, 400, errorBody(400, 'bad.request', 'archiveDate must be in the future', contextId), headers);
+				return;
+			}
+			rs.restoreRequestedAt = now();
+			stats.restoreRequests += 1;
+		}
+		sendJson(res, 200, recordingJson(state, recording, 'NONE'), headers);
+	}
+
 	async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
 		const path = url.pathname;
 		const readJson = async () => JSON.parse((await readBody(req)).toString('utf8') || '{}');
@@ -909,6 +977,8 @@ export async function startGenesysSimulator(
 		const contextId = randomUUID();
 		const isMedia = path.startsWith('/media/');
 		const fault = takeFault(method, path);
+		// The clock jumps once this answer is over (or broken off): the URL expires *during* the download.
+		if (fault?.advanceClockMs) res.once('close', () => (clockOffsetMs += fault.advanceClockMs ?? 0));
 		if (fault && (fault.drop || fault.dropAfterBytes !== undefined)) {
 			if (!isMedia || fault.dropAfterBytes === undefined) {
 				req.socket.destroy();

@@ -168,13 +168,14 @@ describe('stageConversationScreenRecordings', () => {
 		expect(result.refs[0].durationSec).toBe(300);
 	});
 
-	it('skips screen recordings whose fileState is neither AVAILABLE nor RESTORED, without a state row', async () => {
+	it('handles every fileState: uploading waits, archived is restored then staged on a later run, deleted is dead-lettered', async () => {
 		sim.seedConversation({
 			conversationId: 'conv-states',
 			recordings: [
-				{ recordingId: 'rec-archived', media: 'screen', fileState: 'ARCHIVED', sizeBytes: 1024 },
-				{ recordingId: 'rec-restoring', media: 'screen', fileState: 'RESTORING', sizeBytes: 1024 },
+				{ recordingId: 'rec-uploading', media: 'screen', fileState: 'UPLOADING', uploadMs: 60_000, sizeBytes: 1024 },
+				{ recordingId: 'rec-archived', media: 'screen', fileState: 'ARCHIVED', restoreMs: 30_000, sizeBytes: 1024 },
 				{ recordingId: 'rec-deleted', media: 'screen', fileState: 'DELETED', sizeBytes: 1024 },
+				{ recordingId: 'rec-error', media: 'screen', fileState: 'ERROR', sizeBytes: 1024 },
 				{ recordingId: 'rec-restored', media: 'screen', fileState: 'RESTORED', sizeBytes: 1500 },
 				{ recordingId: 'rec-audio-archived', media: 'audio', fileState: 'ARCHIVED', sizeBytes: 1024 },
 			],
@@ -182,13 +183,35 @@ describe('stageConversationScreenRecordings', () => {
 		const result = await stageConversationScreenRecordings(deps(), { conversationId: 'conv-states' }, OPTIONS);
 		if (result.state !== 'staged') throw new Error('not staged');
 		expect(result.refs.map((ref) => [ref.recordingId, ref.object?.size])).toEqual([['rec-restored', 1500]]);
-		expect(result.skipped).toEqual([
-			{ recordingId: 'rec-archived', mediaSubtype: 'Screen', fileState: 'ARCHIVED', reason: 'fileState is ARCHIVED' },
-			{ recordingId: 'rec-restoring', mediaSubtype: 'Screen', fileState: 'RESTORING', reason: 'fileState is RESTORING' },
-			{ recordingId: 'rec-deleted', mediaSubtype: 'Screen', fileState: 'DELETED', reason: 'fileState is DELETED' },
+		expect(result.skipped.map((skip) => [skip.recordingId, skip.outcome, skip.retryAfterSec])).toEqual([
+			['rec-uploading', 'not_ready', 120],
+			['rec-archived', 'restoring', 300],
+			['rec-deleted', 'deleted', undefined],
+			['rec-error', 'error', undefined],
 		]);
-		expect(await state.getRecording('genesys-cloud:conv-states:rec-archived')).toBeUndefined();
+		expect(sim.stats.restoreRequests).toBe(1);
+		expect((await state.getRecording('genesys-cloud:conv-states:rec-uploading'))?.stage).toBe('not_ready');
+		expect((await state.getRecording('genesys-cloud:conv-states:rec-archived'))?.stage).toBe('restoring');
+		expect((await state.getRecording('genesys-cloud:conv-states:rec-deleted'))?.stage).toBe('failed');
+		const letters = await state.listDeadLetters();
+		expect(letters.map((letter) => letter.stateKey).sort()).toEqual(['genesys-cloud:conv-states:rec-deleted', 'genesys-cloud:conv-states:rec-error']);
 		expect(sim.stats.mediaRequests).toBe(1);
+
+		// Still restoring a moment later: no second restore request, nothing downloaded.
+		sim.advanceTime(10_000);
+		const meanwhile = await stageConversationScreenRecordings(deps(), { conversationId: 'conv-states' }, OPTIONS);
+		if (meanwhile.state !== 'staged') throw new Error('not staged');
+		expect(meanwhile.skipped.find((skip) => skip.recordingId === 'rec-archived')?.fileState).toBe('RESTORING');
+		expect(sim.stats.restoreRequests).toBe(1);
+
+		// After the upload and the restore finish, a later run stages both; deleted ones stay final.
+		sim.advanceTime(60_000);
+		const later = await stageConversationScreenRecordings(deps(), { conversationId: 'conv-states' }, OPTIONS);
+		if (later.state !== 'staged') throw new Error('not staged');
+		expect(later.refs.map((ref) => ref.recordingId).sort()).toEqual(['rec-archived', 'rec-restored', 'rec-uploading']);
+		expect(later.reused).toEqual(['rec-restored']);
+		expect((await state.getRecording('genesys-cloud:conv-states:rec-archived'))?.stage).toBe('staged');
+		expect((await state.listDeadLetters()).length).toBe(2);
 	});
 
 	it('reuses an already staged, intact object instead of downloading it again', async () => {
@@ -251,7 +274,7 @@ describe('stageConversationScreenRecordings', () => {
 		expect((await state.getRecording('genesys-cloud:conv-exp:rec-exp'))?.stage).toBe('staged');
 	});
 
-	it('gives up with the 403 when the fresh URL is refused too, leaving nothing staged', async () => {
+	it('gives up with the 403 after a bounded number of fresh URLs that are all refused, leaving nothing staged', async () => {
 		sim.seedConversation({
 			conversationId: 'conv-exp2',
 			recordings: [{ recordingId: 'rec-exp2', media: 'screen', sizeBytes: 1024 }],
@@ -275,8 +298,8 @@ describe('stageConversationScreenRecordings', () => {
 		expect((caught as HttpError).status).toBe(403);
 		expect((caught as HttpError).url).toBe(`${sim.baseUrl}/media/conv-exp2/rec-exp2.webm`);
 		expect((caught as Error).message).not.toContain('X-Amz-Signature');
-		expect(sim.stats.mediaRequests).toBe(2);
-		expect(sim.stats.recordingGetCalls).toBe(1);
+		expect(sim.stats.mediaRequests).toBe(6);
+		expect(sim.stats.recordingGetCalls).toBe(5);
 		expect((await state.getRecording('genesys-cloud:conv-exp2:rec-exp2'))?.stage).toBe('staging');
 		expect(await store.head(keyOf('conv-exp2', 'rec-exp2'))).toBeUndefined();
 	});
@@ -295,24 +318,38 @@ describe('stageConversationScreenRecordings', () => {
 		expect(sim.stats.mediaRequests).toBe(0);
 	});
 
-	it('recovers on the next run after the media download broke mid-stream', async () => {
+	it('resumes with a Range request where a broken download stopped: one object, byte-identical', async () => {
 		sim.seedConversation({
 			conversationId: 'conv-drop',
 			recordings: [{ recordingId: 'rec-drop', media: 'screen', sizeBytes: SIZE_A, seed: 'd' }],
 		});
 		sim.setFault({ path: '/media/**', dropAfterBytes: 64 * 1024 });
-		const broken = await stageConversationScreenRecordings(deps(), { conversationId: 'conv-drop' }, OPTIONS).catch((e: unknown) => e);
-		expect(broken).toBeInstanceOf(ObjectStoreError);
-		expect((broken as ObjectStoreError).code).toBe('BodyStreamFailed');
-		expect((broken as Error).message).toContain(keyOf('conv-drop', 'rec-drop'));
-		expect((await state.getRecording('genesys-cloud:conv-drop:rec-drop'))?.stage).toBe('staging');
-		expect(await store.head(keyOf('conv-drop', 'rec-drop'))).toBeUndefined();
-
 		const result = await stageConversationScreenRecordings(deps(), { conversationId: 'conv-drop' }, OPTIONS);
 		if (result.state !== 'staged') throw new Error('not staged');
-		expect(result.reused).toEqual([]);
+		expect(result.resumes).toBe(1);
+		expect(result.refs[0].object?.size).toBe(SIZE_A);
 		expect(result.refs[0].object?.sha256).toBe(await syntheticSha256(SIZE_A, 'd'));
 		expect(sim.stats.mediaRequests).toBe(2);
+		// The broken connection reuses its still-valid URL: no metadata re-read.
+		expect(sim.stats.recordingGetCalls).toBe(0);
+		expect(sim.stats.mediaBytesServed).toBeLessThan(SIZE_A + 256 * 1024);
+	});
+
+	it('an URL that expires mid-download is replaced by a fresh one and the download resumes', async () => {
+		sim.seedConversation({
+			conversationId: 'conv-expire-mid',
+			recordings: [{ recordingId: 'rec-expire-mid', media: 'screen', sizeBytes: SIZE_A, seed: 'e' }],
+		});
+		// The connection breaks after 128 KiB and, meanwhile, the signed URL's lifetime runs out.
+		sim.setFault({ path: '/media/**', dropAfterBytes: 128 * 1024, advanceClockMs: 2 * 3600_000 });
+		const result = await stageConversationScreenRecordings(deps(), { conversationId: 'conv-expire-mid' }, OPTIONS);
+		if (result.state !== 'staged') throw new Error('not staged');
+		expect(result.refs[0].object?.sha256).toBe(await syntheticSha256(SIZE_A, 'e'));
+		expect(sim.stats.byStatus['403']).toBe(1);
+		expect(sim.stats.recordingGetCalls).toBe(1);
+		// The broken first answer, the old URL refused (403), the resumed 206 on the fresh URL.
+		expect(sim.stats.mediaRequests).toBe(3);
+		expect(result.resumes).toBe(2);
 	});
 
 	it('refuses unsafe ids before any request, naming the field', async () => {

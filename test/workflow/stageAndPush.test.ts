@@ -1,5 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+
 import { openStateStore } from '../../nodes/shared/state';
 import { syntheticSha256 } from '../simulators/syntheticMedia';
 import { startStack, type TestStack } from '../support/stack';
@@ -156,6 +158,45 @@ describe('workflow: stage Genesys screen recordings and push xAPI placeholders (
 		expect(stack.lrs.statements()).toHaveLength(before);
 	});
 
+	it('an uploading recording goes to the Not Staged output with a retry hint; the LMS is not touched', async () => {
+		stack.genesys.seedConversation({
+			conversationId: 'conv-uploading',
+			recordings: [{ recordingId: 'rec-up', media: 'screen', fileState: 'UPLOADING', uploadMs: 3_600_000, sizeBytes: 2048 }],
+		});
+		const before = stack.lrs.statements().length;
+		const result = await runWorkflow(workflow('conv-uploading'), { credentials: stack.credentials });
+		expect(result.error).toBeUndefined();
+		expect(result.output('Stage')).toEqual([]);
+		expect(result.output('Stage', 1)).toEqual([
+			expect.objectContaining({ conversationId: 'conv-uploading', recordingId: 'rec-up', status: 'not_ready', fileState: 'UPLOADING', retryAfterSec: 120 }),
+		]);
+		expect(result.ran('LMS Push')).toBe(false);
+		expect(stack.lrs.statements()).toHaveLength(before);
+	});
+
+	it('a 429 storm, a broken download and a redelivery still end with exactly one staged object and one asset', async () => {
+		stack.genesys.seedConversation({
+			conversationId: 'conv-storm',
+			recordings: [{ recordingId: 'rec-storm', media: 'screen', users: [{ id: 'agent-s' }], sizeBytes: 1024 * 1024, seed: 'storm' }],
+		});
+		stack.genesys.setFault({ path: '/api/v2/conversations/conv-storm/recordings', status: 429, retryAfterSec: 1, count: 2 });
+		stack.genesys.setFault({ path: '/media/conv-storm/**', dropAfterBytes: 100 * 1024 });
+		stack.lrs.setFault({ path: '/xAPI/statements', method: 'PUT', status: 503, count: 1 });
+		const limitedBefore = stack.genesys.stats.rateLimited429;
+		const first = await runWorkflow(workflow('conv-storm'), { credentials: stack.credentials });
+		expect(first.error).toBeUndefined();
+		expect(stack.genesys.stats.rateLimited429 - limitedBefore).toBe(2);
+		expect(first.output('Stage')[0].staging).toEqual({ reused: false, resumes: 1 });
+		expect(stack.lrs.requests.filter((r) => r.method === 'PUT' && r.status === 503)).toHaveLength(1);
+		const second = await runWorkflow(workflow('conv-storm'), { credentials: stack.credentials });
+		expect(second.error).toBeUndefined();
+		expect(second.output('Stage').map((item) => (item.staging as IDataObject).reused)).toEqual([true]);
+		const statements = stack.lrs.statements().filter((statement) => JSON.stringify(statement).includes('conv-storm'));
+		expect(statements).toHaveLength(1);
+		const objects = await listKeys(stack, 'recordings/genesys-cloud/conv-storm/');
+		expect(objects).toEqual(['recordings/genesys-cloud/conv-storm/rec-storm/original.webm']);
+	});
+
 	it('refuses a conversation id that would escape its object-store prefix, naming the field, and changes nothing', async () => {
 		const before = stack.genesys.stats.apiRequests;
 		const result = await runWorkflow(workflow('../../etc'), { credentials: stack.credentials });
@@ -163,3 +204,16 @@ describe('workflow: stage Genesys screen recordings and push xAPI placeholders (
 		expect(stack.genesys.stats.apiRequests).toBe(before);
 	});
 });
+
+async function listKeys(stack: TestStack, prefix: string): Promise<string[]> {
+	const client = new S3Client({
+		endpoint: stack.s3.endpoint,
+		region: 'us-east-1',
+		forcePathStyle: true,
+		credentials: { accessKeyId: stack.s3.accessKeyId, secretAccessKey: stack.s3.secretAccessKey },
+	});
+	// No MaxKeys: s3rver's continuation tokens need OpenSSL's legacy provider.
+	const listed = await client.send(new ListObjectsV2Command({ Bucket: stack.s3.bucket, Prefix: prefix }));
+	client.destroy();
+	return (listed.Contents ?? []).map((object) => object.Key ?? '').sort();
+}

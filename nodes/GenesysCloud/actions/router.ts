@@ -4,7 +4,8 @@ import { NodeOperationError } from 'n8n-workflow';
 import { toNodeError } from '../../shared/n8n/errors';
 import * as recording from './recording/Recording.resource';
 
-type Operation = (this: IExecuteFunctions, itemIndex: number, items: INodeExecutionData[]) => Promise<INodeExecutionData[]>;
+/** Each operation returns its items per output (most operations have one output). */
+type Operation = (this: IExecuteFunctions, itemIndex: number, items: INodeExecutionData[]) => Promise<INodeExecutionData[][]>;
 
 const operations: Record<string, Record<string, Operation>> = {
 	recording: {
@@ -15,21 +16,23 @@ const operations: Record<string, Record<string, Operation>> = {
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const returnData: INodeExecutionData[] = [];
+	const outputCount = this.getNodeParameter('operation', 0) === 'stageScreenRecordings' ? 2 : 1;
+	const returnData: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
 	for (let i = 0; i < items.length; i++) {
 		const resource = this.getNodeParameter('resource', i) as string;
 		const operation = this.getNodeParameter('operation', i) as string;
 		const run = operations[resource]?.[operation];
 		try {
 			if (!run) throw new NodeOperationError(this.getNode(), `The operation "${operation}" of "${resource}" is not supported`, { itemIndex: i });
-			returnData.push(...(await run.call(this, i, items)));
+			const outputs = await run.call(this, i, items);
+			outputs.forEach((outputItems, output) => returnData[output].push(...outputItems));
 		} catch (error) {
 			if (this.continueOnFail()) {
-				returnData.push({ json: { ...items[i].json, error: (error as Error).message }, pairedItem: { item: i } });
+				returnData[0].push({ json: { ...items[i].json, error: (error as Error).message }, pairedItem: { item: i } });
 				continue;
 			}
 			throw toNodeError(this.getNode(), error, i);
 		}
 	}
-	return [returnData];
+	return returnData;
 }

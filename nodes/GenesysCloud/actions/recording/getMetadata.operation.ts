@@ -14,12 +14,12 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions, itemIndex: number): Promise<INodeExecutionData[][]> {
 	const conversationId = assertSafeId('conversationId', this.getNodeParameter('conversationId', itemIndex));
 	const client = await genesysClient.call(this, itemIndex);
 	const { body } = await client.api<IDataObject[]>({
 		method: 'GET',
 		path: `/api/v2/conversations/${conversationId}/recordingmetadata`,
 	});
-	return (Array.isArray(body) ? body : []).map((json) => ({ json, pairedItem: { item: itemIndex } }));
+	return [(Array.isArray(body) ? body : []).map((json) => ({ json, pairedItem: { item: itemIndex } }))];
 }

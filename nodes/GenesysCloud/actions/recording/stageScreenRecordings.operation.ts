@@ -51,6 +51,14 @@ export const description: INodeProperties[] = [
 				description: 'The maxWaitMs Genesys may hold each recordings request while media transcodes',
 			},
 			{
+				displayName: 'Restore Archived For (Days)',
+				name: 'restoreDays',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 90 },
+				default: 7,
+				description: 'Archived recordings are restored for this long; the item goes to the Not Staged output until the restore finishes',
+			},
+			{
 				displayName: 'Upload Part Size (MiB)',
 				name: 'partSizeMiB',
 				type: 'number',
@@ -62,7 +70,8 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-export async function execute(this: IExecuteFunctions, itemIndex: number, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+/** Output 0: staged recordings; output 1: recordings (or conversations) to retry later, or final failures. */
+export async function execute(this: IExecuteFunctions, itemIndex: number, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
 	const conversationId = this.getNodeParameter('conversationId', itemIndex) as string;
 	if (!isSafeId(conversationId)) {
 		throw new NodeOperationError(
@@ -92,27 +101,40 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, items:
 			maxTranscodeWaitMs: Number(options.maxTranscodeWaitSec ?? 120) * 1000,
 			serverMaxWaitMs: Number(options.serverMaxWaitMs ?? 5000),
 			partSizeBytes: Number(options.partSizeMiB ?? 8) * 1024 * 1024,
+			restoreDays: Number(options.restoreDays ?? 7),
 			signal: this.getExecutionCancelSignal(),
 		},
 	);
 	if (result.state === 'transcoding') {
-		throw new NodeOperationError(
-			this.getNode(),
-			`Conversation ${conversationId}: recordings still transcoding after ${Math.round(result.waitedMs / 1000)} s (${result.polls} requests); retry this item later`,
-			{ itemIndex },
-		);
+		return [
+			[],
+			[
+				{
+					json: {
+						conversationId,
+						status: 'transcoding',
+						reason: `recordings still transcoding after ${Math.round(result.waitedMs / 1000)} s (${result.polls} requests)`,
+						retryAfterSec: result.retryAfterSec,
+					},
+					pairedItem: { item: itemIndex },
+				},
+			],
+		];
 	}
-	if (result.refs.length === 0) {
+	if (result.refs.length === 0 && result.skipped.length === 0) {
 		// Normal for a conversation with audio but no screen recording: no item, no error.
-		const message =
-			result.skipped.length > 0
-				? `Conversation ${conversationId}: no screen recording ready (${result.skipped.map((skip) => `${skip.recordingId}: ${skip.reason}`).join('; ')})`
-				: `Conversation ${conversationId} has no screen recording; nothing to stage`;
+		const message = `Conversation ${conversationId} has no screen recording; nothing to stage`;
 		this.logger.info(message, { conversationId });
 		this.addExecutionHints({ message, location: 'outputPane' });
 	}
-	return result.refs.map((ref) => ({
-		json: { ...ref, staging: { reused: result.reused.includes(ref.recordingId) } } as unknown as IDataObject,
-		pairedItem: { item: itemIndex },
-	}));
+	return [
+		result.refs.map((ref) => ({
+			json: { ...ref, staging: { reused: result.reused.includes(ref.recordingId), resumes: result.resumes } } as unknown as IDataObject,
+			pairedItem: { item: itemIndex },
+		})),
+		result.skipped.map((skipped) => ({
+			json: { conversationId, ...skipped, status: skipped.outcome } as unknown as IDataObject,
+			pairedItem: { item: itemIndex },
+		})),
+	];
 }

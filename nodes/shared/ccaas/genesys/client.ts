@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { HttpError } from '../../transport/errors';
@@ -164,7 +164,11 @@ export class GenesysClient {
 	}
 
 	/** Streams a signed media URL after checking it points at an allowed host. */
-	async openMedia(mediaUri: string, signal?: AbortSignal): Promise<{ stream: Readable; contentType?: string; contentLength?: number }> {
+	async openMedia(
+		mediaUri: string,
+		signal?: AbortSignal,
+		offset = 0,
+	): Promise<{ stream: Readable; contentType?: string; contentLength?: number }> {
 		let url = mediaUri;
 		// Redirects are followed by hand so every hop passes the same allow-list (no SSRF through a 302).
 		for (let hop = 0; ; hop++) {
@@ -176,6 +180,7 @@ export class GenesysClient {
 				signal,
 				redirect: 'manual',
 				acceptStatus: [301, 302, 303, 307, 308],
+				headers: offset > 0 ? { range: `bytes=${offset}-` } : undefined,
 			});
 			if (response.status >= 300 && response.status < 400) {
 				response.body.destroy();
@@ -184,8 +189,68 @@ export class GenesysClient {
 				url = new URL(location, url).toString();
 				continue;
 			}
+			if (offset > 0 && response.status !== 206) {
+				response.body.destroy();
+				throw new Error(`Media host ignored the Range request (HTTP ${response.status}); cannot resume at byte ${offset}`);
+			}
 			return mediaResponse(response);
 		}
+	}
+
+	/**
+	 * A media stream that survives broken connections and expiring signed URLs: it resumes with a Range
+	 * request where it stopped, asking `freshUri()` for a new signed URL when the old one is refused (403).
+	 * The consumer (the multipart upload) never sees the interruption.
+	 */
+	resumableMedia(
+		mediaUri: string,
+		freshUri: () => Promise<string>,
+		options: { signal?: AbortSignal; maxResumes?: number; onResume?: (offset: number, reason: string) => void } = {},
+	): { stream: Readable; first: Promise<{ contentType?: string; contentLength?: number }> } {
+		const open = (url: string, offset: number) => this.openMedia(url, options.signal, offset);
+		let announce!: (value: { contentType?: string; contentLength?: number }) => void;
+		let fail!: (error: unknown) => void;
+		const first = new Promise<{ contentType?: string; contentLength?: number }>((resolve, reject) => {
+			announce = resolve;
+			fail = reject;
+		});
+		first.catch(() => undefined);
+		async function* chunks(): AsyncGenerator<Buffer> {
+			let url = mediaUri;
+			let offset = 0;
+			let resumes = 0;
+			let announced = false;
+			for (;;) {
+				try {
+					const media = await open(url, offset);
+					if (!announced) {
+						announced = true;
+						announce({ contentType: media.contentType, contentLength: media.contentLength });
+					}
+					for await (const chunk of media.stream) {
+						offset += (chunk as Buffer).length;
+						yield chunk as Buffer;
+					}
+					return;
+				} catch (error) {
+					if (options.signal?.aborted || resumes >= (options.maxResumes ?? 5)) {
+						if (!announced) fail(error);
+						throw error;
+					}
+					resumes++;
+					const expired = error instanceof HttpError && error.status === 403;
+					if (!announced && !expired) {
+						fail(error);
+						throw error;
+					}
+					options.onResume?.(offset, expired ? 'signed URL refused' : (error as Error).message);
+					// An expired or refused URL needs a fresh one; a broken connection may reuse the old one.
+					if (expired || resumes > 1) url = await freshUri();
+					await delay(Math.min(2000, 100 * 2 ** resumes), undefined, { signal: options.signal });
+				}
+			}
+		}
+		return { stream: Readable.from(chunks(), { objectMode: false }), first };
 	}
 
 	/** SSRF guard (DESIGN.md §6): media only from the region's hosts or the credential's allow-list. */

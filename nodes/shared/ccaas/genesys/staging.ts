@@ -3,7 +3,6 @@ import { stateKeyOf, type RecordingRef } from '../../recordingRef';
 import type { StateStore } from '../../state/types';
 import { extensionForContentType, recordingObjectKey } from '../../store/keys';
 import type { ObjectStoreApi } from '../../store/types';
-import { HttpError } from '../../transport/errors';
 import type { GenesysClient } from './client';
 import { isScreenRecording, type GenesysRecording } from './types';
 
@@ -19,6 +18,8 @@ export interface ConversationContext {
 }
 
 export interface StageOptions {
+	/** Days an ARCHIVED recording is restored for (its new archive date). */
+	restoreDays?: number;
 	/** Longest total wait through 202 "transcoding" answers before giving up on this run. */
 	maxTranscodeWaitMs: number;
 	/** `maxWaitMs` sent to Genesys: how long the server may hold each answer. */
@@ -27,16 +28,22 @@ export interface StageOptions {
 	signal?: AbortSignal;
 }
 
+/**
+ * A screen recording that could not be staged on this run: `not_ready` and `restoring` come back on a later
+ * run (retryAfterSec), `deleted` and `error` are final and go to the dead-letter table.
+ */
 export interface SkippedRecording {
 	recordingId: string;
 	mediaSubtype?: string;
 	fileState?: string;
+	outcome: 'not_ready' | 'restoring' | 'deleted' | 'error';
 	reason: string;
+	retryAfterSec?: number;
 }
 
 export type StageResult =
-	| { state: 'staged'; refs: RecordingRef[]; reused: string[]; skipped: SkippedRecording[]; polls: number }
-	| { state: 'transcoding'; polls: number; waitedMs: number };
+	| { state: 'staged'; refs: RecordingRef[]; reused: string[]; skipped: SkippedRecording[]; polls: number; resumes: number }
+	| { state: 'transcoding'; polls: number; waitedMs: number; retryAfterSec: number };
 
 export interface StageDeps {
 	client: GenesysClient;
@@ -61,23 +68,85 @@ export async function stageConversationScreenRecordings(
 		maxWaitMs: options.serverMaxWaitMs,
 		signal: options.signal,
 	});
-	if (answer.state === 'transcoding') return { state: 'transcoding', polls: answer.polls, waitedMs: answer.waitedMs };
+	if (answer.state === 'transcoding') {
+		// Never an endless loop: the item comes back later, after about another wait of the same length.
+		return { state: 'transcoding', polls: answer.polls, waitedMs: answer.waitedMs, retryAfterSec: Math.max(30, Math.ceil(answer.waitedMs / 1000)) };
+	}
 
 	const refs: RecordingRef[] = [];
 	const reused: string[] = [];
 	const skipped: SkippedRecording[] = [];
+	let resumes = 0;
 	for (const recording of answer.recordings) {
 		if (!isScreenRecording(recording)) continue;
 		const recordingId = assertSafeId('recordingId', recording.id);
-		if (recording.fileState && recording.fileState !== 'AVAILABLE' && recording.fileState !== 'RESTORED') {
-			skipped.push({ recordingId, mediaSubtype: recording.mediaSubtype, fileState: recording.fileState, reason: `fileState is ${recording.fileState}` });
+		const fileState = recording.fileState ?? 'AVAILABLE';
+		if (fileState !== 'AVAILABLE' && fileState !== 'RESTORED') {
+			skipped.push(await notStageable(deps, conversation, recording, options));
 			continue;
 		}
 		const outcome = await stageOne(deps, conversation, recording, options);
 		refs.push(outcome.ref);
+		resumes += outcome.resumes;
 		if (outcome.reused) reused.push(recordingId);
 	}
-	return { state: 'staged', refs, reused, skipped, polls: answer.polls };
+	return { state: 'staged', refs, reused, skipped, polls: answer.polls, resumes };
+}
+
+/** UPLOADING waits, ARCHIVED is restored (finished on a later run), DELETED and ERROR are final. */
+async function notStageable(
+	deps: StageDeps,
+	conversation: ConversationContext,
+	recording: GenesysRecording,
+	options: StageOptions,
+): Promise<SkippedRecording> {
+	const conversationId = conversation.conversationId;
+	const recordingId = recording.id;
+	const stateKey = stateKeyOf('genesys-cloud', conversationId, recordingId);
+	const fileState = recording.fileState ?? 'UNKNOWN';
+	const base = { recordingId, mediaSubtype: recording.mediaSubtype, fileState };
+	let skipped: SkippedRecording;
+	switch (fileState) {
+		case 'UPLOADING':
+			// The agent's desktop is still uploading (minutes for long screen shares).
+			skipped = { ...base, outcome: 'not_ready', reason: 'the recording is still uploading', retryAfterSec: 120 };
+			break;
+		case 'ARCHIVED': {
+			// Changing the archive date of an archived recording restores it until that date (Recording API, PUT).
+			const archiveDate = new Date(Date.now() + (options.restoreDays ?? 7) * 86400000).toISOString();
+			await deps.client.api({
+				method: 'PUT',
+				path: `/api/v2/conversations/${conversationId}/recordings/${recordingId}`,
+				body: { archiveDate },
+				signal: options.signal,
+			});
+			skipped = { ...base, outcome: 'restoring', reason: `restore requested (archived until ${archiveDate})`, retryAfterSec: 300 };
+			break;
+		}
+		case 'RESTORING':
+			skipped = { ...base, outcome: 'restoring', reason: 'the recording is being restored from the archive', retryAfterSec: 300 };
+			break;
+		case 'DELETED':
+			skipped = { ...base, outcome: 'deleted', reason: 'the recording was deleted by its retention policy' };
+			break;
+		default:
+			skipped = { ...base, outcome: 'error', reason: `Genesys reports fileState ${fileState}` };
+	}
+	const stage = skipped.outcome === 'not_ready' ? 'not_ready' : skipped.outcome === 'restoring' ? 'restoring' : 'failed';
+	const row = await deps.state.upsertRecording({
+		stateKey,
+		source: 'genesys-cloud',
+		conversationId,
+		recordingId,
+		stage,
+		ref: describeRecording(conversation, recording, stateKey),
+	});
+	if (row.stage !== stage && !STAGED_STAGES.has(row.stage)) await deps.state.updateRecording(stateKey, row.version, { stage });
+	// One dead letter per recording and state, however often the conversation is staged again.
+	if (stage === 'failed' && (await deps.state.claimIdempotencyKey(`dead-letter:${stateKey}:${fileState}`, 'staging'))) {
+		await deps.state.addDeadLetter({ stateKey, node: 'Genesys Cloud: Stage Screen Recordings', error: skipped.reason, payload: { conversation, recordingId, fileState } });
+	}
+	return skipped;
 }
 
 async function stageOne(
@@ -85,7 +154,7 @@ async function stageOne(
 	conversation: ConversationContext,
 	recording: GenesysRecording,
 	options: StageOptions,
-): Promise<{ ref: RecordingRef; reused: boolean }> {
+): Promise<{ ref: RecordingRef; reused: boolean; resumes: number }> {
 	const source = 'genesys-cloud' as const;
 	const conversationId = conversation.conversationId;
 	const recordingId = recording.id;
@@ -97,42 +166,41 @@ async function stageOne(
 	if (STAGED_STAGES.has(row.stage) && row.ref.object) {
 		const head = await deps.store.head(row.ref.object.key);
 		if (head && head.size === row.ref.object.size) {
-			return { ref: { ...baseRef, ...row.ref, object: row.ref.object } as RecordingRef, reused: true };
+			return { ref: { ...baseRef, ...row.ref, object: row.ref.object } as RecordingRef, reused: true, resumes: 0 };
 		}
 	}
 
-	let current = recording;
-	for (let attempt = 1; ; attempt++) {
-		const mediaUri = firstMediaUri(current);
-		if (!mediaUri) throw new Error(`Recording ${recordingId} of conversation ${conversationId} has no media URI`);
-		try {
-			const media = await deps.client.openMedia(mediaUri, options.signal);
-			const contentType = (media.contentType ?? 'video/webm').split(';')[0].trim();
-			const key = recordingObjectKey(source, conversationId, recordingId, `original.${extensionForContentType(contentType)}`);
-			const stored = await deps.store.uploadStream(key, media.stream, {
-				contentType,
-				metadata: { 'conversation-id': conversationId, 'recording-id': recordingId, source },
-				partSizeBytes: options.partSizeBytes,
-				signal: options.signal,
-			});
-			const ref: RecordingRef = {
-				...baseRef,
-				object: { bucket: stored.bucket, key: stored.key, size: stored.size, sha256: stored.sha256, contentType: stored.contentType },
-			};
-			if (media.contentLength !== undefined && media.contentLength !== stored.size) {
-				throw new Error(`Recording ${recordingId}: received ${stored.size} bytes, Genesys announced ${media.contentLength}`);
-			}
-			await saveStaged(deps.state, stateKey, ref);
-			return { ref, reused: false };
-		} catch (error) {
-			// Signed URLs expire (2–60 min): read the recording again for a fresh one, once.
-			if (attempt === 1 && error instanceof HttpError && error.status === 403) {
-				current = await rereadRecording(deps.client, conversationId, recordingId, options);
-				continue;
-			}
-			throw error;
-		}
+	const initialUri = firstMediaUri(recording);
+	if (!initialUri) throw new Error(`Recording ${recordingId} of conversation ${conversationId} has no media URI`);
+	let resumes = 0;
+	const media = deps.client.resumableMedia(initialUri, async () => firstMediaUri(await rereadRecording(deps.client, conversationId, recordingId, options)) ?? initialUri, {
+		signal: options.signal,
+		onResume: () => {
+			resumes++;
+		},
+	});
+	// The content type is only known once the first answer arrives and the key needs it before the upload
+	// starts: pull the first chunk now. Errors reach the upload through the stream, or `first` before it.
+	media.stream.on('error', () => undefined);
+	media.stream.read(0);
+	const announced = await media.first;
+	const contentType = (announced?.contentType ?? 'video/webm').split(';')[0].trim();
+	const key = recordingObjectKey(source, conversationId, recordingId, `original.${extensionForContentType(contentType)}`);
+	const stored = await deps.store.uploadStream(key, media.stream, {
+		contentType,
+		metadata: { 'conversation-id': conversationId, 'recording-id': recordingId, source },
+		partSizeBytes: options.partSizeBytes,
+		signal: options.signal,
+	});
+	if (announced?.contentLength !== undefined && announced.contentLength !== stored.size) {
+		throw new Error(`Recording ${recordingId}: received ${stored.size} bytes, Genesys announced ${announced.contentLength}`);
 	}
+	const ref: RecordingRef = {
+		...baseRef,
+		object: { bucket: stored.bucket, key: stored.key, size: stored.size, sha256: stored.sha256, contentType: stored.contentType },
+	};
+	await saveStaged(deps.state, stateKey, ref);
+	return { ref, reused: false, resumes };
 }
 
 async function saveStaged(state: StateStore, stateKey: string, ref: RecordingRef): Promise<void> {
