@@ -2,6 +2,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
 import { credentialTest } from '../shared/n8n/credentialTests';
+import * as evaluation from './actions/evaluation/Evaluation.resource';
 import * as recording from './actions/recording/Recording.resource';
 import { router } from './actions/router';
 
@@ -13,7 +14,7 @@ export class GenesysCloud implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-		description: 'Stage Genesys Cloud screen recordings into your object store and read recording metadata',
+		description: 'Stage Genesys Cloud screen recordings into your object store, and read quality evaluations as normalised scores',
 		defaults: { name: 'Genesys Cloud' },
 		documentationUrl: 'https://github.com/cx-training/n8n-nodes-cx-training#genesys-cloud-node',
 		inputs: [NodeConnectionTypes.Main],
@@ -36,10 +37,14 @@ export class GenesysCloud implements INodeType {
 				name: 'resource',
 				type: 'options',
 				noDataExpression: true,
-				options: [{ name: 'Recording', value: 'recording' }],
+				options: [
+					{ name: 'Evaluation', value: 'evaluation' },
+					{ name: 'Recording', value: 'recording' },
+				],
 				default: 'recording',
 			},
 			...recording.description,
+			...evaluation.description,
 		],
 	};
 

@@ -2,12 +2,17 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { toNodeError } from '../../shared/n8n/errors';
+import * as evaluation from './evaluation/Evaluation.resource';
 import * as recording from './recording/Recording.resource';
 
 /** Each operation returns its items per output (most operations have one output). */
 type Operation = (this: IExecuteFunctions, itemIndex: number, items: INodeExecutionData[]) => Promise<INodeExecutionData[][]>;
 
 const operations: Record<string, Record<string, Operation>> = {
+	evaluation: {
+		get: evaluation.get.execute,
+		query: evaluation.query.execute,
+	},
 	recording: {
 		stageScreenRecordings: recording.stageScreenRecordings.execute,
 		getMetadata: recording.getMetadata.execute,
