@@ -15,7 +15,7 @@ import {
 	type CustomFieldMapping,
 } from '../shared/ccaas/genesys/events';
 import { credentialTest } from '../shared/n8n/credentialTests';
-import { secretsEqual } from '../shared/security';
+import { secretsEqual, verifySignedRequest, type SignedRequestRefusal } from '../shared/security';
 
 type WebhookRequest = ReturnType<IWebhookFunctions['getRequestObject']> & {
 	rawBody?: Buffer;
@@ -23,6 +23,20 @@ type WebhookRequest = ReturnType<IWebhookFunctions['getRequestObject']> & {
 };
 
 const EVENT_TYPES = ['user.end', 'acw', 'acd.end', 'customer.end', 'wrapup'];
+
+/** 401 answers for refused signatures: they name the header to fix, never the expected value. */
+const SIGNATURE_REFUSALS: Record<SignedRequestRefusal, (signatureHeader: string, timestampHeader: string) => string> = {
+	'missing-signature': (signature) => `Missing ${signature} header`,
+	'bad-signature': (signature) => `Wrong ${signature}: not signed with the shared secret over this body`,
+	'missing-timestamp': (_signature, timestamp) => `Missing ${timestamp} header`,
+	'bad-timestamp': (_signature, timestamp) => `${timestamp} must be Unix time in seconds`,
+	'stale-timestamp': (_signature, timestamp) => `${timestamp} is outside the allowed time window`,
+};
+
+function header(req: WebhookRequest, name: string): string | undefined {
+	const value = req.headers[name.toLowerCase()];
+	return Array.isArray(value) ? value[0] : value;
+}
 
 export class GenesysRecordingTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -43,7 +57,7 @@ export class GenesysRecordingTrigger implements INodeType {
 				name: 'genesysWebhookAuthApi',
 				required: true,
 				testedBy: 'genesysWebhookSecretTest',
-				displayOptions: { show: { authentication: ['sharedSecret'] } },
+				displayOptions: { show: { authentication: ['sharedSecret', 'hmacSignature'] } },
 			},
 		],
 		webhooks: [
@@ -73,6 +87,12 @@ export class GenesysRecordingTrigger implements INodeType {
 						name: 'Shared Secret Header',
 						value: 'sharedSecret',
 						description: 'Requests must carry the secret of the credential in its header; others get 401',
+					},
+					{
+						name: 'HMAC-SHA256 Signature',
+						value: 'hmacSignature',
+						description:
+							'Requests must carry sha256=&lt;hex&gt; of the raw body signed with the credential’s secret, optionally with a timestamp against replays; others get 401',
 					},
 					{
 						name: 'None (Not for Production)',
@@ -150,19 +170,43 @@ export class GenesysRecordingTrigger implements INodeType {
 			return { noWebhookResponse: true };
 		};
 
-		if (this.getNodeParameter('authentication', 'sharedSecret') === 'sharedSecret') {
+		const authentication = this.getNodeParameter('authentication', 'sharedSecret') as string;
+		if (authentication === 'sharedSecret') {
 			const credentials = await this.getCredentials('genesysWebhookAuthApi');
-			const headerName = String(credentials.headerName || 'X-CX-Webhook-Secret').toLowerCase();
-			const received = req.headers[headerName];
-			if (!secretsEqual(Array.isArray(received) ? received[0] : received, String(credentials.secret ?? ''))) {
+			const received = header(req, String(credentials.headerName || 'X-CX-Webhook-Secret'));
+			if (!secretsEqual(received, String(credentials.secret ?? ''))) {
 				return reject(401, 'Missing or wrong shared secret');
 			}
 		}
 
-		let payload: unknown;
+		let rawBody: Buffer;
 		try {
 			if (!req.rawBody && req.readRawBody) await req.readRawBody();
-			const text = (req.rawBody ?? Buffer.alloc(0)).toString('utf8').replace(/^\uFEFF/, '');
+			rawBody = req.rawBody ?? Buffer.alloc(0);
+		} catch {
+			return reject(400, 'The request body could not be read', 'body');
+		}
+
+		if (authentication === 'hmacSignature') {
+			const credentials = await this.getCredentials('genesysWebhookAuthApi');
+			const signatureHeader = String(credentials.signatureHeaderName || 'X-CX-Signature');
+			const timestampHeader = String(credentials.timestampHeaderName || 'X-CX-Timestamp');
+			// The signature is checked over the bytes as sent, before any parsing.
+			const refusal = verifySignedRequest({
+				rawBody,
+				secret: String(credentials.secret ?? ''),
+				signature: header(req, signatureHeader),
+				timestamp: header(req, timestampHeader),
+				requireTimestamp: credentials.requireTimestamp === true,
+				toleranceSec: Number(credentials.timestampToleranceSec) || 300,
+				nowMs: Date.now(),
+			});
+			if (refusal) return reject(401, SIGNATURE_REFUSALS[refusal](signatureHeader, timestampHeader));
+		}
+
+		let payload: unknown;
+		try {
+			const text = rawBody.toString('utf8').replace(/^\uFEFF/, '');
 			if (text.trim() === '') return reject(400, 'The request has no body', 'body');
 			payload = JSON.parse(text);
 		} catch (error) {

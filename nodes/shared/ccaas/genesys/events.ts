@@ -17,7 +17,8 @@ export interface ConversationEvent {
 	eventType?: string;
 	topicName?: string;
 	correlationId?: string;
-	transport: 'eventbridge' | 'notification' | 'eventBody' | 'custom';
+	/** How the event arrived; `polling` means the analytics conversation details query found it. */
+	transport: 'eventbridge' | 'notification' | 'eventBody' | 'custom' | 'polling';
 }
 
 /** A payload the trigger must refuse with 400, naming the offending field. */
