@@ -30,4 +30,32 @@ export const description: INodeProperties[] = [
 	},
 	...get.description,
 	...query.description,
+	// Shared by both operations: how scores become failed criteria, and what each item carries.
+	{
+		displayName: 'Criterion Failure Threshold (%)',
+		name: 'criterionThresholdPct',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 100 },
+		default: 70,
+		description:
+			'A criterion (question group of the form) scoring below this share of its maximum counts as failed. Failed kill questions and critical questions below full marks fail it too.',
+		displayOptions: { show: { resource: ['evaluation'], operation: ['get', 'query'] } },
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		displayOptions: { show: { resource: ['evaluation'], operation: ['get', 'query'] } },
+		options: [
+			{
+				displayName: 'Include Raw Evaluation',
+				name: 'includeRaw',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to add each evaluation exactly as Genesys Cloud returned it, under "raw"',
+			},
+		],
+	},
 ];

@@ -25,33 +25,7 @@ export const description: INodeProperties[] = [
 		description: 'The quality evaluation to read',
 		displayOptions: { show },
 	},
-	{
-		displayName: 'Criterion Failure Threshold (%)',
-		name: 'criterionThresholdPct',
-		type: 'number',
-		typeOptions: { minValue: 0, maxValue: 100 },
-		default: 70,
-		description:
-			'A criterion (question group of the form) scoring below this share of its maximum counts as failed. Failed kill questions and critical questions below full marks fail it too.',
-		displayOptions: { show },
-	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show },
-		options: [
-			{
-				displayName: 'Include Raw Evaluation',
-				name: 'includeRaw',
-				type: 'boolean',
-				default: false,
-				description: 'Whether to add the evaluation exactly as Genesys Cloud returned it, under "raw"',
-			},
-		],
-	},
+
 ];
 
 /** Items per output: this operation has one. */
