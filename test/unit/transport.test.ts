@@ -244,6 +244,17 @@ describe('HttpClient: Retry-After', () => {
 		expect(pause.mock.calls[0][0]).toBeLessThanOrEqual(Date.now());
 		expect(server.seen).toHaveLength(2);
 	});
+
+	it('does not freeze the shared bucket for an absurd Retry-After it refuses to wait for', async () => {
+		const bucket = new TokenBucket(6000);
+		server.reply(json(429, {}, { 'retry-after': '3600' }), json(200, {}));
+		const client = new HttpClient({ retry: { ...FAST, maxRetryAfterMs: 60000 }, bucket });
+		await rejection(client.request({ method: 'GET', url: `${server.baseUrl}/x` }));
+		const started = Date.now();
+		await client.request({ method: 'GET', url: `${server.baseUrl}/x` });
+		expect(Date.now() - started).toBeLessThan(1000);
+		expect(server.seen).toHaveLength(2);
+	});
 });
 
 describe('HttpClient: requests and bodies', () => {

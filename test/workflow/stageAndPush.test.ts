@@ -174,19 +174,20 @@ describe('workflow: stage Genesys screen recordings and push xAPI placeholders (
 		expect(stack.lrs.statements()).toHaveLength(before);
 	});
 
-	it('a 429 storm, a broken download and a redelivery still end with exactly one staged object and one asset', async () => {
+	it('a 429 storm, a download broken off while its URL expires, and a redelivery still end with exactly one staged object and one asset', async () => {
 		stack.genesys.seedConversation({
 			conversationId: 'conv-storm',
 			recordings: [{ recordingId: 'rec-storm', media: 'screen', users: [{ id: 'agent-s' }], sizeBytes: 1024 * 1024, seed: 'storm' }],
 		});
 		stack.genesys.setFault({ path: '/api/v2/conversations/conv-storm/recordings', status: 429, retryAfterSec: 1, count: 2 });
-		stack.genesys.setFault({ path: '/media/conv-storm/**', dropAfterBytes: 100 * 1024 });
+		// The download breaks off and, meanwhile, its signed URL expires.
+		stack.genesys.setFault({ path: '/media/conv-storm/**', dropAfterBytes: 100 * 1024, advanceClockMs: 2 * 3600_000 });
 		stack.lrs.setFault({ path: '/xAPI/statements', method: 'PUT', status: 503, count: 1 });
 		const limitedBefore = stack.genesys.stats.rateLimited429;
 		const first = await runWorkflow(workflow('conv-storm'), { credentials: stack.credentials });
 		expect(first.error).toBeUndefined();
 		expect(stack.genesys.stats.rateLimited429 - limitedBefore).toBe(2);
-		expect(first.output('Stage')[0].staging).toEqual({ reused: false, resumes: 1 });
+		expect(first.output('Stage')[0].staging).toEqual({ reused: false, resumes: 2 });
 		expect(stack.lrs.requests.filter((r) => r.method === 'PUT' && r.status === 503)).toHaveLength(1);
 		const second = await runWorkflow(workflow('conv-storm'), { credentials: stack.credentials });
 		expect(second.error).toBeUndefined();
@@ -195,6 +196,24 @@ describe('workflow: stage Genesys screen recordings and push xAPI placeholders (
 		expect(statements).toHaveLength(1);
 		const objects = await listKeys(stack, 'recordings/genesys-cloud/conv-storm/');
 		expect(objects).toEqual(['recordings/genesys-cloud/conv-storm/rec-storm/original.webm']);
+	});
+
+	it('gives up on an absurd Retry-After and leaves a dead letter that a later run replays', async () => {
+		stack.genesys.seedConversation({
+			conversationId: 'conv-absurd',
+			recordings: [{ recordingId: 'rec-absurd', media: 'screen', users: [{ id: 'agent-z' }], sizeBytes: 4096 }],
+		});
+		stack.genesys.setFault({ path: '/api/v2/conversations/conv-absurd/recordings', status: 429, retryAfterSec: 3600 });
+		const failed = await runWorkflow(workflow('conv-absurd'), { credentials: stack.credentials });
+		expect(failed.error).toMatch(/retry after 3600 s/);
+		const state = await openStateStore({ driver: 'sqlite', path: stack.statePath });
+		const letter = (await state.listDeadLetters()).find((entry) => (entry.payload as IDataObject).conversationId === 'conv-absurd');
+		expect(letter?.node).toBe('Stage (recording.stageScreenRecordings)');
+		expect(letter?.error).not.toContain('sim-secret');
+
+		const replayed = await runWorkflow(workflow('conv-absurd'), { credentials: stack.credentials });
+		expect(replayed.error).toBeUndefined();
+		expect(replayed.output('LMS Push')).toHaveLength(1);
 	});
 
 	it('refuses a conversation id that would escape its object-store prefix, naming the field, and changes nothing', async () => {

@@ -1,7 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { toNodeError } from '../../shared/n8n/errors';
+import { stateStoreFor } from '../../shared/n8n/resources';
+import { HttpError, TransportError } from '../../shared/transport/errors';
 import * as evaluation from './evaluation/Evaluation.resource';
 import * as recording from './recording/Recording.resource';
 
@@ -32,6 +34,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			const outputs = await run.call(this, i, items);
 			outputs.forEach((outputItems, output) => returnData[output].push(...outputItems));
 		} catch (error) {
+			await keepForReplay.call(this, error, items[i].json, `${resource}.${operation}`);
 			if (this.continueOnFail()) {
 				returnData[0].push({ json: { ...items[i].json, error: (error as Error).message }, pairedItem: { item: i } });
 				continue;
@@ -40,4 +43,23 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		}
 	}
 	return returnData;
+}
+
+/**
+ * Remote failures that outlived the transport's retries (an absurd Retry-After, an outage) are written to the
+ * state store's dead letters with the input item, so nothing is lost; bad input is not.
+ */
+async function keepForReplay(this: IExecuteFunctions, error: unknown, item: IDataObject, operation: string): Promise<void> {
+	if (!(error instanceof HttpError || error instanceof TransportError)) return;
+	try {
+		const state = await stateStoreFor(this);
+		await state.addDeadLetter({
+			stateKey: typeof item.stateKey === 'string' ? item.stateKey : undefined,
+			node: `${this.getNode().name} (${operation})`,
+			error: error.message,
+			payload: item,
+		});
+	} catch (stateError) {
+		this.logger.error(`Could not record a dead letter: ${(stateError as Error).message}`);
+	}
 }

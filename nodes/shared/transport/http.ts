@@ -110,11 +110,13 @@ export class HttpClient {
 			const body = await readErrorBody(response);
 			deadline.clear();
 			const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-			if (retryAfterMs !== undefined && response.status === 429) {
-				this.options.bucket?.pauseUntil(Date.now() + retryAfterMs);
-			}
 			const retryable = RETRYABLE.has(response.status) && attempt < this.retry.maxAttempts;
 			const tooLong = retryAfterMs !== undefined && retryAfterMs > this.retry.maxRetryAfterMs;
+			// Everyone sharing the credential slows down for a sane Retry-After; an absurd one fails this call
+			// (left for a replay) instead of freezing every other execution of the process.
+			if (retryAfterMs !== undefined && response.status === 429 && !tooLong) {
+				this.options.bucket?.pauseUntil(Date.now() + retryAfterMs);
+			}
 			if (!retryable || tooLong) {
 				throw new HttpError(
 					response.status,
