@@ -14,6 +14,7 @@ import {
 	type ConversationEvent,
 	type CustomFieldMapping,
 } from '../shared/ccaas/genesys/events';
+import { parseQualityEvents, type QualityEventItem } from '../shared/ccaas/genesys/evaluations';
 import { credentialTest } from '../shared/n8n/credentialTests';
 import { secretsEqual, verifySignedRequest, type SignedRequestRefusal } from '../shared/security';
 
@@ -103,9 +104,28 @@ export class GenesysRecordingTrigger implements INodeType {
 				default: 'sharedSecret',
 			},
 			{
+				displayName: 'Event Family',
+				name: 'eventFamily',
+				type: 'options',
+				options: [
+					{
+						name: 'Conversation Ended',
+						value: 'conversationEnd',
+						description: 'Conversation detail events (user end, after-call work): stage the screen recordings',
+					},
+					{
+						name: 'Quality Evaluation Changed',
+						value: 'qualityEvaluation',
+						description: 'Events of the v2.quality.evaluations topic, normalised to the shape the REST API gives',
+					},
+				],
+				default: 'conversationEnd',
+			},
+			{
 				displayName: 'Payload Format',
 				name: 'payloadFormat',
 				type: 'options',
+				displayOptions: { show: { eventFamily: ['conversationEnd'] } },
 				options: [
 					{
 						name: 'Genesys Event (Auto-Detect)',
@@ -144,6 +164,7 @@ export class GenesysRecordingTrigger implements INodeType {
 				displayName: 'Event Types',
 				name: 'eventTypes',
 				type: 'multiOptions',
+				displayOptions: { show: { eventFamily: ['conversationEnd'] } },
 				options: EVENT_TYPES.map((value) => ({ name: value, value })),
 				default: ['user.end', 'acw'],
 				description:
@@ -211,6 +232,18 @@ export class GenesysRecordingTrigger implements INodeType {
 			payload = JSON.parse(text);
 		} catch (error) {
 			return reject(400, `The body is not valid JSON: ${(error as Error).message}`, 'body');
+		}
+
+		if (this.getNodeParameter('eventFamily', 'conversationEnd') === 'qualityEvaluation') {
+			let evaluations: QualityEventItem[];
+			try {
+				evaluations = parseQualityEvents(payload);
+			} catch (error) {
+				if (error instanceof EventPayloadError) return reject(400, error.message, error.field);
+				throw new NodeOperationError(this.getNode(), error as Error);
+			}
+			const response = { received: evaluations.length, accepted: evaluations.length };
+			return { webhookResponse: response, workflowData: [evaluations.map((json) => ({ json: json as unknown as IDataObject }))] };
 		}
 
 		let events: ConversationEvent[];

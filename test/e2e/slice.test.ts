@@ -146,4 +146,37 @@ describe('end to end: Genesys conversation end → staged recording → xAPI pla
 		const statement = slice.lrs.statements().find((s) => JSON.stringify(s).includes('e2e-conv-2'));
 		expect(statement?.actor).toEqual({ objectType: 'Agent', account: { homePage: 'https://apps.mypurecloud.com', name: 'agent-e2e-2' } });
 	});
+
+	it('the Quality Evaluation Changed family turns a v2.quality.evaluations event into one normalised item', async () => {
+		const trigger = {
+			id: 'b1c2d3e4-0000-4000-8000-00000000e001',
+			name: 'Evaluation Changed',
+			type: 'n8n-nodes-cx-training.genesysRecordingTrigger',
+			typeVersion: 1,
+			position: [0, 0],
+			webhookId: '7d1e9a52-6f0b-4f5e-9d7a-3c2b1a0f9e88',
+			parameters: { eventFamily: 'qualityEvaluation', authentication: 'sharedSecret' },
+			credentials: { genesysWebhookAuthApi: slice.credentialIds.genesysWebhookAuthApi },
+		};
+		const workflowId = await slice.client.createWorkflow({ name: 'Evaluation events', nodes: [trigger], connections: {} });
+		await slice.client.activate(workflowId);
+		const url = `${slice.n8n.baseUrl}/webhook/${trigger.webhookId}/genesys-recording`;
+		const event = {
+			'detail-type': 'v2.quality.evaluations',
+			detail: {
+				topicName: 'v2.quality.evaluations',
+				eventBody: { id: 'eval-e2e', conversationId: 'e2e-conv-1', agent: { id: 'agent-e2e-1' }, scoringSet: { totalScore: 58 }, status: 'Finished', releaseDate: '2026-11-20T10:00:00Z' },
+			},
+		};
+		let response: Response;
+		for (let attempt = 0; ; attempt++) {
+			response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-cx-webhook-secret': SECRET }, body: JSON.stringify(event) });
+			if (response.status !== 404 || attempt > 100) break;
+			await delay(200);
+		}
+		expect(response.status).toBe(200);
+		const [execution] = await slice.client.waitForExecutions(workflowId, 1);
+		const item = execution.data!.resultData.runData['Evaluation Changed'][0].data!.main![0][0].json;
+		expect(item).toMatchObject({ kind: 'evaluation', evaluationId: 'eval-e2e', conversationId: 'e2e-conv-1', status: 'FINISHED', totalScore: 58, released: true });
+	});
 });

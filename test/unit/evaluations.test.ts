@@ -16,6 +16,7 @@ import {
 	type EvaluationForm,
 	type EvaluationQuestionGroupScore,
 	type EvaluationResponse,
+	parseQualityEvents,
 } from '../../nodes/shared/ccaas/genesys/evaluations';
 import { InvalidIdError } from '../../nodes/shared/ids';
 import { toNodeError } from '../../nodes/shared/n8n/errors';
@@ -554,5 +555,56 @@ describe('normaliseQualityEvent (v2.quality.evaluations)', () => {
 	it('refuses an event without an id or a body that is not an object', () => {
 		expect(() => normaliseQualityEvent({ ...body, id: undefined })).toThrow('The quality evaluation event has no id');
 		expect(() => normaliseQualityEvent('Finished')).toThrow('The quality evaluation event is not a JSON object');
+	});
+});
+
+describe('parseQualityEvents (the trigger’s Quality Evaluation Changed family)', () => {
+	const body = {
+		id: 'eval-77',
+		conversationId: 'conv-77',
+		agent: { id: 'agent-77', displayName: 'Agent' },
+		evaluationFormId: 'form-1',
+		scoringSet: { totalScore: 64, totalCriticalScore: 100 },
+		status: 'Finished',
+		releaseDate: '2026-11-20T10:00:00.000Z',
+		rescore: true,
+	};
+
+	it('reads the EventBridge envelope, the notification message and the bare body alike', () => {
+		const shapes = [
+			{ detail: { topicName: 'v2.quality.evaluations', eventBody: body } },
+			{ topicName: 'v2.quality.evaluations', eventBody: body },
+			body,
+		];
+		for (const shape of shapes) {
+			const [item] = parseQualityEvents(shape);
+			expect(item).toMatchObject({
+				evaluationId: 'eval-77',
+				conversationId: 'conv-77',
+				agentId: 'agent-77',
+				status: 'FINISHED',
+				totalScore: 64,
+				released: true,
+				rescore: true,
+				retracted: false,
+			});
+		}
+	});
+
+	it('flags a retracted evaluation and reads one item per array element', () => {
+		const items = parseQualityEvents([body, { ...body, id: 'eval-78', status: 'Retracted' }]);
+		expect(items.map((item) => [item.evaluationId, item.retracted])).toEqual([
+			['eval-77', false],
+			['eval-78', true],
+		]);
+	});
+
+	it('names the field of a missing id or an unsafe conversation id', () => {
+		expect(() => parseQualityEvents({ detail: { eventBody: { ...body, id: undefined } } })).toThrow(
+			expect.objectContaining({ field: 'detail.eventBody.id' }),
+		);
+		expect(() => parseQualityEvents([body, { ...body, conversationId: '../x' }])).toThrow(
+			expect.objectContaining({ field: '[1].conversationId' }),
+		);
 	});
 });

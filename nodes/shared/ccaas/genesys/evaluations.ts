@@ -1,6 +1,7 @@
 import { assertSafeId, isSafeId } from '../../ids';
 import type { EvaluationCriterion, RecordingRef } from '../../recordingRef';
 import type { GenesysClient } from './client';
+import { EventPayloadError } from './events';
 
 /**
  * Genesys Cloud Quality: evaluations and evaluation forms (purecloud-platform-client-v2 QualityApi;
@@ -505,4 +506,56 @@ function round2(value: number): number {
 
 function clamp(value: number, min: number, max: number): number {
 	return Math.min(max, Math.max(min, value));
+}
+
+/** One `v2.quality.evaluations` event as the trigger emits it: the REST-like evaluation plus handy ids. */
+export interface QualityEventItem {
+	source: 'genesys-cloud';
+	kind: 'evaluation';
+	evaluationId: string;
+	conversationId: string;
+	agentId?: string;
+	status?: string;
+	totalScore?: number;
+	released: boolean;
+	rescore: boolean;
+	retracted: boolean;
+	evaluation: EvaluationResponse;
+}
+
+/**
+ * Reads `v2.quality.evaluations` events from the same transports as conversation events (EventBridge envelope,
+ * notification message, bare body; an array gives one item each). Problems name the field, for a 400.
+ */
+export function parseQualityEvents(payload: unknown): QualityEventItem[] {
+	const list = Array.isArray(payload) ? payload : [payload];
+	if (list.length === 0) throw new EventPayloadError('body', 'The body is an empty array: no event to process');
+	return list.map((entry, index) => {
+		const prefix = Array.isArray(payload) ? `[${index}].` : '';
+		const path = isRecord(entry) && isRecord(entry.detail) ? 'detail.eventBody.' : isRecord(entry) && isRecord(entry.eventBody) ? 'eventBody.' : '';
+		let evaluation: EvaluationResponse;
+		try {
+			evaluation = normaliseQualityEvent(entry);
+		} catch (error) {
+			throw new EventPayloadError(`${prefix}${path}id`, (error as Error).message);
+		}
+		const conversationId = evaluation.conversation?.id;
+		if (!isSafeId(conversationId)) {
+			throw new EventPayloadError(`${prefix}${path}conversationId`, `${prefix}${path}conversationId is missing or not a safe id`);
+		}
+		if (!isSafeId(evaluation.id)) throw new EventPayloadError(`${prefix}${path}id`, `${prefix}${path}id is not a safe id`);
+		return {
+			source: 'genesys-cloud',
+			kind: 'evaluation',
+			evaluationId: evaluation.id,
+			conversationId,
+			agentId: evaluation.agent?.id,
+			status: evaluation.status,
+			totalScore: evaluation.answers?.totalScore,
+			released: Boolean(evaluation.releaseDate) && evaluation.neverRelease !== true,
+			rescore: evaluation.rescore === true,
+			retracted: evaluation.status === 'RETRACTED',
+			evaluation,
+		};
+	});
 }
