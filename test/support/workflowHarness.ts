@@ -59,7 +59,8 @@ function splitType(nodeType: string): [string, string] {
 	return [nodeType.slice(0, at), nodeType.slice(at + 1)];
 }
 
-class MockCredentialsHelper extends ICredentialsHelper {
+/** Hands out the test's credential data by type; authentication is left to the nodes' own clients. */
+export class MockCredentialsHelper extends ICredentialsHelper {
 	constructor(private readonly credentials: Record<string, ICredentialDataDecryptedObject>) {
 		super();
 	}

@@ -5,7 +5,6 @@ import { Container } from '@n8n/di';
 import { CustomDirectoryLoader, ExecutionLifecycleHooks, PollContext, WorkflowExecute } from 'n8n-core';
 import {
 	createRunExecutionData,
-	ICredentialsHelper,
 	NodeApiError,
 	Workflow,
 	type ICredentialDataDecryptedObject,
@@ -21,6 +20,7 @@ import {
 
 import { createAnalyticsSimulator, type AnalyticsSimulator } from '../simulators/genesysAnalytics';
 import { startGenesysSimulator, type GenesysSimulator, type SimConversation } from '../simulators/genesysCloud';
+import { MockCredentialsHelper } from '../support/workflowHarness';
 
 /**
  * The compiled poll trigger (dist/, loaded by n8n-core's own CustomDirectoryLoader, so `polling: true` gets
@@ -30,40 +30,6 @@ import { startGenesysSimulator, type GenesysSimulator, type SimConversation } fr
 const NODE_DIR = resolve(__dirname, '../../dist/nodes/GenesysRecordingPollTrigger');
 const NODE_NAME = 'Genesys Recording Poll Trigger';
 const MIN = 60_000;
-
-class TestCredentialsHelper extends ICredentialsHelper {
-	constructor(private readonly credentials: Record<string, ICredentialDataDecryptedObject>) {
-		super();
-	}
-	getParentTypes(): string[] {
-		return [];
-	}
-	async authenticate(_credentials: ICredentialDataDecryptedObject, _type: string, requestOptions: any) {
-		return requestOptions;
-	}
-	isCredentialUsableByNode(): boolean {
-		return true;
-	}
-	async preAuthentication() {
-		return undefined;
-	}
-	async runPreAuthentication() {
-		return undefined;
-	}
-	async getCredentials(): Promise<any> {
-		throw new Error('not used in this test');
-	}
-	async getDecrypted(_additionalData: unknown, _nodeCredentials: unknown, type: string): Promise<ICredentialDataDecryptedObject> {
-		const found = this.credentials[type];
-		if (!found) throw new Error(`no ${type} credential in this test`);
-		return found;
-	}
-	async updateCredentials(): Promise<void> {}
-	async updateCredentialsOauthTokenData(): Promise<void> {}
-	getCredentialsProperties() {
-		return [];
-	}
-}
 
 let nodeType: INodeType;
 let analytics: AnalyticsSimulator;
@@ -152,7 +118,7 @@ function setUp(parameters: INodeParameters = {}) {
 	const additionalData = {
 		executionId: 'poll-test',
 		hooks,
-		credentialsHelper: new TestCredentialsHelper(credentials),
+		credentialsHelper: new MockCredentialsHelper(credentials),
 		restApiUrl: 'http://127.0.0.1/rest',
 		webhookBaseUrl: 'http://127.0.0.1/webhook',
 		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
