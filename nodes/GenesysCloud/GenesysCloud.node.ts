@@ -19,7 +19,7 @@ export class GenesysCloud implements INodeType {
 		documentationUrl: 'https://github.com/cx-training/n8n-nodes-cx-training#genesys-cloud-node',
 		inputs: [NodeConnectionTypes.Main],
 		// Stage Screen Recordings has a second output for recordings to retry later (uploading, restoring) or lost.
-		outputs: `={{ $parameter["operation"] === "stageScreenRecordings" ? [{ type: "${NodeConnectionTypes.Main}", displayName: "Staged" }, { type: "${NodeConnectionTypes.Main}", displayName: "Not Staged" }] : ["${NodeConnectionTypes.Main}"] }}`,
+		outputs: `={{ ["stageScreenRecordings", "stageBatch"].includes($parameter["operation"]) ? [{ type: "${NodeConnectionTypes.Main}", displayName: "Staged" }, { type: "${NodeConnectionTypes.Main}", displayName: "Not Staged" }] : ["${NodeConnectionTypes.Main}"] }}`,
 		usableAsTool: true,
 		credentials: [
 			{ name: 'genesysCloudApi', required: true },
@@ -27,9 +27,9 @@ export class GenesysCloud implements INodeType {
 				name: 'cxObjectStoreApi',
 				required: true,
 				testedBy: 'cxObjectStoreTest',
-				displayOptions: { show: { operation: ['stageScreenRecordings'] } },
+				displayOptions: { show: { operation: ['stageScreenRecordings', 'stageBatch'] } },
 			},
-			{ name: 'cxStateStoreApi', required: false, testedBy: 'cxStateStoreTest', displayOptions: { show: { operation: ['stageScreenRecordings'] } } },
+			{ name: 'cxStateStoreApi', required: false, testedBy: 'cxStateStoreTest', displayOptions: { show: { operation: ['stageScreenRecordings', 'stageBatch'] } } },
 		],
 		properties: [
 			{

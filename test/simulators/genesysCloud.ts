@@ -36,6 +36,8 @@ export type SimApiExtension = (request: SimApiRequest) => Promise<boolean>;
 export type SimApiExtensionFactory = (sim: { conversations: () => SimConversation[]; now: () => number }) => SimApiExtension;
 
 export interface GenesysSimulatorOptions {
+	/** GETs of a batch download job before it reports Completed (results appear in proportion before that). */
+	batchPollsToComplete?: number;
 	/** Further API families served by the same simulator (see SimApiExtension). */
 	extensions?: SimApiExtensionFactory[];
 	clientId?: string;
@@ -164,6 +166,7 @@ export interface GenesysSimulatorStats {
 	mediaBytesServed: number;
 	eventsEmitted: number;
 	restoreRequests: number;
+	batchRequests: number;
 	/** Keyed by `METHOD /path`. */
 	byPath: Record<string, number>;
 	byStatus: Record<string, number>;
@@ -256,6 +259,7 @@ function emptyStats(): GenesysSimulatorStats {
 		mediaBytesServed: 0,
 		eventsEmitted: 0,
 		restoreRequests: 0,
+		batchRequests: 0,
 		byPath: {},
 		byStatus: {},
 	};
@@ -359,6 +363,8 @@ export async function startGenesysSimulator(
 	let clockOffsetMs = 0;
 	const now = () => Date.now() + clockOffsetMs;
 	const tokens = new Map<string, TokenState>();
+	const batchJobs = new Map<string, { requests: Array<{ conversationId?: string; recordingId?: string }>; polls: number }>();
+	const batchPollsToComplete = options.batchPollsToComplete ?? 2;
 	const conversations = new Map<string, ConversationState>();
 	const recordingStates = new WeakMap<SimRecording, RecordingState>();
 	// Further API families (quality, analytics, batch requests) plug in here; each answers the requests it owns.
@@ -734,6 +740,9 @@ export async function startGenesysSimulator(
 		for (const extension of extensions) {
 			if (await extension({ req, res, url, segments, headers, contextId, now, stats })) return;
 		}
+		if (segments[0] === 'recording' && segments[1] === 'batchrequests') {
+			return handleBatch(req, res, headers, contextId, segments[2]);
+		}
 		if (req.method === 'PUT' && segments[0] === 'conversations' && segments[2] === 'recordings' && segments.length === 4) {
 			return handleRetentionUpdate(req, res, headers, contextId, segments[1], segments[3]);
 		}
@@ -926,6 +935,85 @@ export async function startGenesysSimulator(
 			stats.restoreRequests += 1;
 		}
 		sendJson(res, 200, recordingJson(state, recording, 'NONE'), headers);
+	}
+
+	/**
+	 * Batch downloads: `POST /api/v2/recording/batchrequests` (≤100 items) → `{id, selfUri}`; `GET …/{id}` →
+	 * progress and results with signed `resultUrl`s in the original format, or a per-item `errorMsg`.
+	 */
+	async function handleBatch(
+		req: IncomingMessage,
+		res: ServerResponse,
+		headers: Record<string, string>,
+		contextId: string,
+		jobId: string | undefined,
+	): Promise<void> {
+		const bad = (message: string) => sendJson(res, 400, errorBody(400, 'bad.request', message, contextId), headers);
+		if (req.method === 'POST' && !jobId) {
+			let body: { batchDownloadRequestList?: Array<{ conversationId?: string; recordingId?: string }> };
+			try {
+				body = JSON.parse((await readBody(req)).toString('utf8') || '{}');
+			} catch {
+				return bad('The request could not be understood by the server due to malformed syntax.');
+			}
+			const list = body.batchDownloadRequestList;
+			// The wording of the empty-list error comes from the public tutorial's error handling.
+			if (!Array.isArray(list) || list.length === 0) return bad('Request list is missing or empty');
+			// The 100-item cap is documented in the SDK models; the exact error text is not.
+			if (list.length > 100) return bad('Request list may contain at most 100 items');
+			const id = randomUUID();
+			batchJobs.set(id, { requests: list, polls: 0 });
+			stats.batchRequests += 1;
+			sendJson(res, 200, { id, selfUri: `/api/v2/recording/batchrequests/${id}` }, headers);
+			return;
+		}
+		const job = jobId ? batchJobs.get(jobId) : undefined;
+		if (req.method !== 'GET' || !job || !jobId) {
+			sendJson(res, 404, errorBody(404, 'not.found', 'The requested resource was not found.', contextId), headers);
+			return;
+		}
+		job.polls += 1;
+		const results: Array<Record<string, unknown>> = [];
+		for (const request of job.requests) {
+			const state = request.conversationId ? conversations.get(request.conversationId) : undefined;
+			if (!state) {
+				results.push({ conversationId: request.conversationId, recordingId: request.recordingId, errorMsg: 'Conversation not found' });
+				continue;
+			}
+			const recordings = state.conversation.recordings.filter((r) => !request.recordingId || r.recordingId === request.recordingId);
+			if (recordings.length === 0) results.push({ conversationId: request.conversationId, recordingId: request.recordingId, errorMsg: 'Recording not found' });
+			for (const recording of recordings) {
+				const fileState = currentFileState(recording);
+				if (!PLAYABLE_STATES.includes(fileState)) {
+					results.push({ conversationId: request.conversationId, recordingId: recording.recordingId, errorMsg: `Recording is ${fileState.toLowerCase()}` });
+					continue;
+				}
+				const format = recording.media === 'screen' ? 'WEBM' : 'OGG_OPUS';
+				results.push({
+					conversationId: request.conversationId,
+					recordingId: recording.recordingId,
+					resultUrl: signMediaUrl(state.conversation.conversationId, recording.recordingId, format),
+					contentType: mediaFormat(recording, format).contentType,
+				});
+			}
+		}
+		const done = job.polls >= batchPollsToComplete;
+		const visible = done ? results : results.slice(0, Math.floor((results.length * job.polls) / batchPollsToComplete));
+		sendJson(
+			res,
+			200,
+			{
+				id: jobId,
+				jobId,
+				expectedResultCount: results.length,
+				resultCount: visible.length,
+				errorCount: visible.filter((result) => result.errorMsg).length,
+				status: done ? 'Completed' : 'InProgress',
+				results: visible,
+				selfUri: `/api/v2/recording/batchrequests/${jobId}`,
+			},
+			headers,
+		);
 	}
 
 	async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -216,6 +216,49 @@ describe('workflow: stage Genesys screen recordings and push xAPI placeholders (
 		expect(replayed.output('LMS Push')).toHaveLength(1);
 	});
 
+	it('Stage Screen Recordings in Batch takes all input items through one batch job, then LMS Push as usual', async () => {
+		for (const id of ['conv-batch-1', 'conv-batch-2']) {
+			stack.genesys.seedConversation({
+				conversationId: id,
+				recordings: [
+					{ recordingId: `${id}-screen`, media: 'screen', sizeBytes: 64 * 1024, seed: id },
+					{ recordingId: `${id}-audio`, media: 'audio', mediaSubtype: 'Trunk', sizeBytes: 1024 },
+				],
+			});
+		}
+		const batchesBefore = stack.genesys.stats.batchRequests;
+		// Start → Set (a list of ended conversations) → Split Out (one item each) → Stage in Batch → If → LMS Push.
+		const wf = workflow('conv-batch-1') as unknown as {
+			nodes: Array<Record<string, unknown> & { parameters: Record<string, unknown> }>;
+			connections: Record<string, unknown>;
+		};
+		wf.nodes[1].parameters = {
+			mode: 'raw',
+			jsonOutput: JSON.stringify({ conversationIds: ['conv-batch-1', 'conv-batch-2'], userId: 'agent-fallback' }),
+			options: {},
+		};
+		wf.nodes.push({
+			id: '6',
+			name: 'One per Conversation',
+			type: 'n8n-nodes-base.splitOut',
+			typeVersion: 1,
+			position: [300, 100] as [number, number],
+			parameters: { fieldToSplitOut: 'conversationIds', include: 'allOtherFields', options: { destinationFieldName: 'conversationId' } },
+		});
+		wf.connections['Conversation Ended'] = { main: [[{ node: 'One per Conversation', type: 'main', index: 0 }]] };
+		wf.connections['One per Conversation'] = { main: [[{ node: 'Stage', type: 'main', index: 0 }]] };
+		const stage = wf.nodes[2].parameters;
+		stage.operation = 'stageBatch';
+		stage.maxBatchWaitSec = 30;
+		stage.pollIntervalSec = 0;
+		const result = await runWorkflow(wf as unknown as Parameters<typeof runWorkflow>[0], { credentials: stack.credentials });
+		expect(result.error).toBeUndefined();
+		expect(stack.genesys.stats.batchRequests - batchesBefore).toBe(1);
+		expect(result.output('Stage').map((item) => item.recordingId).sort()).toEqual(['conv-batch-1-screen', 'conv-batch-2-screen']);
+		expect(result.output('Stage').map((item) => (item.agent as IDataObject).id)).toEqual(['agent-fallback', 'agent-fallback']);
+		expect(result.output('LMS Push')).toHaveLength(2);
+	});
+
 	it('refuses a conversation id that would escape its object-store prefix, naming the field, and changes nothing', async () => {
 		const before = stack.genesys.stats.apiRequests;
 		const result = await runWorkflow(workflow('../../etc'), { credentials: stack.credentials });

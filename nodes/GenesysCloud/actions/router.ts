@@ -23,7 +23,17 @@ const operations: Record<string, Record<string, Operation>> = {
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const outputCount = this.getNodeParameter('operation', 0) === 'stageScreenRecordings' ? 2 : 1;
+	const firstOperation = this.getNodeParameter('operation', 0) as string;
+	if (firstOperation === 'stageBatch') {
+		// One batch job serves many items: this operation takes the whole input at once.
+		try {
+			return await recording.stageBatch.executeAll.call(this, items);
+		} catch (error) {
+			await keepForReplay.call(this, error, { conversationIds: items.map((item) => item.json.conversationId) }, 'recording.stageBatch');
+			throw toNodeError(this.getNode(), error, 0);
+		}
+	}
+	const outputCount = firstOperation === 'stageScreenRecordings' ? 2 : 1;
 	const returnData: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
 	for (let i = 0; i < items.length; i++) {
 		const resource = this.getNodeParameter('resource', i) as string;

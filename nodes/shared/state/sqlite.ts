@@ -90,6 +90,22 @@ function toDeadLetter(row: Row): DeadLetter {
 	};
 }
 
+function retryWhileBusy(timeoutMs: number, work: () => void): void {
+	const deadline = Date.now() + Math.max(timeoutMs, 1000);
+	const pause = new Int32Array(new SharedArrayBuffer(4));
+	for (let attempt = 1; ; attempt++) {
+		try {
+			work();
+			return;
+		} catch (error) {
+			const busy = (error as { errcode?: number }).errcode === 5 || /database is locked/.test((error as Error).message);
+			if (!busy || Date.now() >= deadline) throw error;
+			// A synchronous pause: the constructor cannot await.
+			Atomics.wait(pause, 0, 0, Math.min(200, 10 * attempt));
+		}
+	}
+}
+
 /**
  * StateStore on an embedded SQLite file (DESIGN.md §3). Several n8n processes may open the same file: WAL lets
  * readers run beside one writer, busy_timeout makes writers queue instead of failing, and every claim is a
@@ -115,10 +131,14 @@ export class SqliteStateStore implements StateStore {
 			);
 			// busy_timeout first: switching to WAL itself needs a lock another process may hold.
 			this.db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-			this.db.exec('PRAGMA journal_mode = WAL');
-			// NORMAL is durable across application crashes in WAL mode and avoids an fsync per commit.
-			this.db.exec('PRAGMA synchronous = NORMAL');
-			this.migrate(options.migrations ?? SQLITE_MIGRATIONS);
+			// Two processes opening a new file at once can still meet SQLITE_BUSY here (the switch to WAL and the
+			// first migration take locks the busy handler does not always wait for): retry within the timeout.
+			retryWhileBusy(busyTimeoutMs, () => {
+				this.db.exec('PRAGMA journal_mode = WAL');
+				// NORMAL is durable across application crashes in WAL mode and avoids an fsync per commit.
+				this.db.exec('PRAGMA synchronous = NORMAL');
+				this.migrate(options.migrations ?? SQLITE_MIGRATIONS);
+			});
 		} catch (error) {
 			this.db.close();
 			throw error;

@@ -1,9 +1,10 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import * as getMetadata from './getMetadata.operation';
+import * as stageBatch from './stageBatch.operation';
 import * as stageScreenRecordings from './stageScreenRecordings.operation';
 
-export { getMetadata, stageScreenRecordings };
+export { getMetadata, stageBatch, stageScreenRecordings };
 
 export const description: INodeProperties[] = [
 	{
@@ -21,6 +22,13 @@ export const description: INodeProperties[] = [
 				action: 'Stage screen recordings of a conversation',
 			},
 			{
+				name: 'Stage Screen Recordings in Batch',
+				value: 'stageBatch',
+				description:
+					'Stage the screen recordings of all input conversations through Genesys batch download jobs (up to 100 per job)',
+				action: 'Stage screen recordings of many conversations in batch',
+			},
+			{
 				name: 'Get Recording Metadata',
 				value: 'getMetadata',
 				description: 'List the recordings of a conversation (no media)',
@@ -30,5 +38,6 @@ export const description: INodeProperties[] = [
 		default: 'stageScreenRecordings',
 	},
 	...stageScreenRecordings.description,
+	...stageBatch.description,
 	...getMetadata.description,
 ];

@@ -149,11 +149,16 @@ async function notStageable(
 	return skipped;
 }
 
-async function stageOne(
+/**
+ * Stages one recording whose media URI is known. `freshUri` gives a new signed URL when the old one is refused
+ * (by default: read the recording again); batch downloads pass their own.
+ */
+export async function stageOne(
 	deps: StageDeps,
 	conversation: ConversationContext,
 	recording: GenesysRecording,
 	options: StageOptions,
+	freshUri?: () => Promise<string | undefined>,
 ): Promise<{ ref: RecordingRef; reused: boolean; resumes: number }> {
 	const source = 'genesys-cloud' as const;
 	const conversationId = conversation.conversationId;
@@ -173,7 +178,8 @@ async function stageOne(
 	const initialUri = firstMediaUri(recording);
 	if (!initialUri) throw new Error(`Recording ${recordingId} of conversation ${conversationId} has no media URI`);
 	let resumes = 0;
-	const media = deps.client.resumableMedia(initialUri, async () => firstMediaUri(await rereadRecording(deps.client, conversationId, recordingId, options)) ?? initialUri, {
+	const refresh = freshUri ?? (async () => firstMediaUri(await rereadRecording(deps.client, conversationId, recordingId, options)));
+	const media = deps.client.resumableMedia(initialUri, async () => (await refresh()) ?? initialUri, {
 		signal: options.signal,
 		onResume: () => {
 			resumes++;
