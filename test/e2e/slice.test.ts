@@ -11,7 +11,6 @@ import { startSlice, type Slice } from '../../scripts/lib/slice';
  */
 jest.setTimeout(180000);
 
-const TEMPLATE = 'genesys-screen-recording-to-lms.json';
 const SECRET = 'e2e-shared-secret-0123456789';
 const PORT = 5800 + Math.floor(Math.random() * 100) * 2;
 

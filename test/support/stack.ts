@@ -53,16 +53,7 @@ export function simulatorCredentials(
 	lrs: XapiLrsSimulator,
 ): Record<'genesysCloudApi' | 'cxObjectStoreApi' | 'xapiLrsApi', ICredentialDataDecryptedObject> {
 	return {
-		genesysCloudApi: {
-			region: 'custom',
-			customBaseUrl: genesys.baseUrl,
-			customLoginUrl: genesys.loginUrl,
-			allowInsecureHttp: true,
-			clientId: genesys.clientId,
-			clientSecret: genesys.clientSecret,
-			allowedMediaHosts: '',
-			requestsPerMinute: 300,
-		},
+		genesysCloudApi: genesysCredentialData(genesys),
 		cxObjectStoreApi: {
 			endpoint: s3.endpoint,
 			region: 'us-east-1',
@@ -73,5 +64,19 @@ export function simulatorCredentials(
 			checksumMode: 'WHEN_REQUIRED',
 		},
 		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
+	};
+}
+
+/** n8n credential data (`genesysCloudApi`) pointing at a Genesys Cloud simulator. */
+export function genesysCredentialData(genesys: GenesysSimulator): ICredentialDataDecryptedObject {
+	return {
+		region: 'custom',
+		customBaseUrl: genesys.baseUrl,
+		customLoginUrl: genesys.loginUrl,
+		allowInsecureHttp: true,
+		clientId: genesys.clientId,
+		clientSecret: genesys.clientSecret,
+		allowedMediaHosts: '',
+		requestsPerMinute: 300,
 	};
 }

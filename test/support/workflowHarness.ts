@@ -104,6 +104,29 @@ export class MockCredentialsHelper extends ICredentialsHelper {
 	}
 }
 
+/**
+ * What n8n's engine needs around a test execution. A plain object on purpose: unknown fields must stay
+ * undefined (a catch-all mock breaks decryption paths).
+ */
+export function testAdditionalData(
+	executionId: string,
+	hooks: ExecutionLifecycleHooks,
+	credentials: Record<string, ICredentialDataDecryptedObject>,
+): IWorkflowExecuteAdditionalData {
+	return {
+		executionId,
+		hooks,
+		credentialsHelper: new MockCredentialsHelper(credentials),
+		restApiUrl: 'http://127.0.0.1/rest',
+		webhookBaseUrl: 'http://127.0.0.1/webhook',
+		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
+		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
+		variables: {},
+		currentNodeParameters: undefined,
+	} as unknown as IWorkflowExecuteAdditionalData;
+}
+
 export interface WorkflowRunResult {
 	run: IRun;
 	/** Output items (json) of each node's first run, first output. */
@@ -137,19 +160,7 @@ export async function runWorkflow(
 	const done = new Promise<IRun>((resolveRun) => {
 		hooks.addHandler('workflowExecuteAfter', (run: IRun) => resolveRun(run));
 	});
-	// A plain object on purpose: unknown fields must stay undefined (a catch-all mock breaks decryption paths).
-	const additionalData = {
-		executionId: 'test-execution',
-		hooks,
-		credentialsHelper: new MockCredentialsHelper(options.credentials ?? {}),
-		restApiUrl: 'http://127.0.0.1/rest',
-		webhookBaseUrl: 'http://127.0.0.1/webhook',
-		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
-		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
-		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
-		variables: {},
-		currentNodeParameters: undefined,
-	} as unknown as IWorkflowExecuteAdditionalData;
+	const additionalData = testAdditionalData('test-execution', hooks, options.credentials ?? {});
 
 	const startNode = workflow.getStartNode();
 	if (!startNode) throw new Error('The workflow has no start node');

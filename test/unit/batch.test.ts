@@ -11,6 +11,7 @@ import { HttpError } from '../../nodes/shared/transport/errors';
 import { startGenesysSimulator, type GenesysSimulator } from '../simulators/genesysCloud';
 import { syntheticSha256 } from '../simulators/syntheticMedia';
 import { startS3Server, type S3TestServer } from '../support/s3';
+import { simulatorGenesysCredentials } from '../support/genesys';
 
 describe('batch download staging (POST /api/v2/recording/batchrequests)', () => {
 	let sim: GenesysSimulator;
@@ -25,14 +26,7 @@ describe('batch download staging (POST /api/v2/recording/batchrequests)', () => 
 		s3 = await startS3Server();
 		dir = mkdtempSync(join(tmpdir(), 'cx-batch-'));
 		state = await openStateStore({ driver: 'sqlite', path: join(dir, 'state.sqlite') });
-		client = new GenesysClient({
-			region: 'custom',
-			customBaseUrl: sim.baseUrl,
-			customLoginUrl: sim.loginUrl,
-			allowInsecureHttp: true,
-			clientId: sim.clientId,
-			clientSecret: sim.clientSecret,
-		});
+		client = new GenesysClient(simulatorGenesysCredentials(sim));
 	});
 
 	afterEach(async () => {
@@ -85,7 +79,7 @@ describe('batch download staging (POST /api/v2/recording/batchrequests)', () => 
 	it('a job not complete in time leaves its conversations for a later run instead of waiting forever', async () => {
 		await sim.close();
 		sim = await startGenesysSimulator({ batchPollsToComplete: 1000 });
-		client = new GenesysClient({ region: 'custom', customBaseUrl: sim.baseUrl, allowInsecureHttp: true, clientId: sim.clientId, clientSecret: sim.clientSecret });
+		client = new GenesysClient(simulatorGenesysCredentials(sim));
 		sim.seedConversation({ conversationId: 'slow-1', recordings: [{ recordingId: 'slow-1-s', media: 'screen', sizeBytes: 512 }] });
 		const result = await stageBatch(deps(), [{ conversationId: 'slow-1' }], { ...options, maxBatchWaitMs: 100 });
 		expect(result.refs).toEqual([]);

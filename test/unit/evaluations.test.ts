@@ -23,6 +23,7 @@ import { toNodeError } from '../../nodes/shared/n8n/errors';
 import { HttpError } from '../../nodes/shared/transport/errors';
 import { startGenesysSimulator, type GenesysSimulator } from '../simulators/genesysCloud';
 import { createQualitySimulator, type QualitySimulator } from '../simulators/genesysQuality';
+import { rejection, simulatorGenesysCredentials } from '../support/genesys';
 
 const yesNo = (prefix: string, yes: number) => [
 	{ id: `${prefix}-yes`, text: 'Yes', value: yes },
@@ -143,14 +144,6 @@ const NODE: INode = {
 	parameters: {},
 };
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-	try {
-		await promise;
-	} catch (error) {
-		return error as Error;
-	}
-	throw new Error('expected a rejection');
-}
 
 let sim: GenesysSimulator;
 let quality: QualitySimulator;
@@ -194,14 +187,7 @@ beforeEach(() => {
 	clearEvaluationFormCache();
 	quality.resetStats();
 	quality.setPagingStyle('full');
-	client = new GenesysClient({
-		region: 'custom',
-		customBaseUrl: sim.baseUrl,
-		customLoginUrl: sim.loginUrl,
-		allowInsecureHttp: true,
-		clientId: sim.clientId,
-		clientSecret: sim.clientSecret,
-	});
+	client = new GenesysClient(simulatorGenesysCredentials(sim));
 });
 
 describe('normaliseEvaluation', () => {

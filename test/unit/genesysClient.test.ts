@@ -3,31 +3,19 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 
-import { clearGenesysTokenCache, GenesysClient, type GenesysCredentials } from '../../nodes/shared/ccaas/genesys/client';
+import { clearGenesysTokenCache, GenesysClient } from '../../nodes/shared/ccaas/genesys/client';
 import { HttpError } from '../../nodes/shared/transport/errors';
 import { HttpClient } from '../../nodes/shared/transport/http';
 import { startGenesysSimulator, type GenesysSimulator } from '../simulators/genesysCloud';
 import { syntheticSha256 } from '../simulators/syntheticMedia';
+import { rejection, simulatorGenesysClient, simulatorGenesysCredentials } from '../support/genesys';
 
 const FAST = { baseDelayMs: 5, maxDelayMs: 20 };
 const AGENT = { id: 'agent-a', name: 'Ada', email: 'ada@example.com' };
 const SCREEN_SIZE = 300 * 1024 + 3;
 
-function credentialsFor(sim: GenesysSimulator, overrides: Partial<GenesysCredentials> = {}): GenesysCredentials {
-	return {
-		region: 'custom',
-		customBaseUrl: sim.baseUrl,
-		customLoginUrl: sim.loginUrl,
-		allowInsecureHttp: true,
-		clientId: sim.clientId,
-		clientSecret: sim.clientSecret,
-		...overrides,
-	};
-}
-
-function clientFor(sim: GenesysSimulator, overrides: Partial<GenesysCredentials> = {}): GenesysClient {
-	return new GenesysClient(credentialsFor(sim, overrides), new HttpClient({ retry: FAST }));
-}
+const credentialsFor = simulatorGenesysCredentials;
+const clientFor = simulatorGenesysClient;
 
 async function readAll(stream: Readable): Promise<Buffer> {
 	const chunks: Buffer[] = [];
@@ -35,14 +23,6 @@ async function readAll(stream: Readable): Promise<Buffer> {
 	return Buffer.concat(chunks);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-	try {
-		await promise;
-	} catch (error) {
-		return error as Error;
-	}
-	throw new Error('expected a rejection');
-}
 
 let sim: GenesysSimulator;
 

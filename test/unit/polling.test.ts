@@ -9,9 +9,9 @@ import {
 } from '../../nodes/shared/ccaas/genesys/analytics';
 import { GenesysClient } from '../../nodes/shared/ccaas/genesys/client';
 import { HttpError } from '../../nodes/shared/transport/errors';
-import { HttpClient } from '../../nodes/shared/transport/http';
 import { createAnalyticsSimulator, type AnalyticsSimulator } from '../simulators/genesysAnalytics';
 import { startGenesysSimulator, type GenesysSimulator, type SimConversation } from '../simulators/genesysCloud';
+import { simulatorGenesysClient } from '../support/genesys';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -45,17 +45,7 @@ let client: GenesysClient;
 beforeEach(async () => {
 	analytics = createAnalyticsSimulator();
 	sim = await startGenesysSimulator({ extensions: [analytics.extension] });
-	client = new GenesysClient(
-		{
-			region: 'custom',
-			customBaseUrl: sim.baseUrl,
-			customLoginUrl: sim.loginUrl,
-			allowInsecureHttp: true,
-			clientId: sim.clientId,
-			clientSecret: sim.clientSecret,
-		},
-		new HttpClient({ retry: { baseDelayMs: 5, maxDelayMs: 20 } }),
-	);
+	client = simulatorGenesysClient(sim);
 });
 
 afterEach(async () => {

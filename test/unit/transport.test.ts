@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { HttpError, stripQuery, TransportError } from '../../nodes/shared/transport/errors';
 import { buildUrl, HttpClient, parseRetryAfter } from '../../nodes/shared/transport/http';
 import { sharedBucket, TokenBucket } from '../../nodes/shared/transport/rateLimit';
+import { rejection } from '../support/genesys';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
 
@@ -63,14 +64,6 @@ const drop: Handler = (req) => req.socket.destroy();
 
 const FAST = { baseDelayMs: 5, maxDelayMs: 20 };
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-	try {
-		await promise;
-	} catch (error) {
-		return error as Error;
-	}
-	throw new Error('expected a rejection');
-}
 
 async function readAll(stream: Readable): Promise<Buffer> {
 	const chunks: Buffer[] = [];

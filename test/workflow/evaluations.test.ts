@@ -4,6 +4,7 @@ import type { EvaluationForm, EvaluationResponse } from '../../nodes/shared/ccaa
 import { startGenesysSimulator, type GenesysSimulator } from '../simulators/genesysCloud';
 import { createQualitySimulator, type QualitySimulator } from '../simulators/genesysQuality';
 import { runWorkflow } from '../support/workflowHarness';
+import { genesysCredentialData } from '../support/stack';
 
 const FORM: EvaluationForm = {
 	id: 'form-support-v1',
@@ -151,16 +152,7 @@ describe('workflow: read Genesys Cloud quality evaluations (in-process n8n engin
 			evaluation('eval-wf-unreleased', [10, 10, 10], { assignedDate: '2025-03-04T14:00:00.000Z', releaseDate: undefined }),
 		);
 		credentials = {
-			genesysCloudApi: {
-				region: 'custom',
-				customBaseUrl: sim.baseUrl,
-				customLoginUrl: sim.loginUrl,
-				allowInsecureHttp: true,
-				clientId: sim.clientId,
-				clientSecret: sim.clientSecret,
-				allowedMediaHosts: '',
-				requestsPerMinute: 300,
-			},
+			genesysCloudApi: genesysCredentialData(sim),
 		};
 	});
 

@@ -7,7 +7,6 @@ import {
 	createRunExecutionData,
 	NodeApiError,
 	Workflow,
-	type ICredentialDataDecryptedObject,
 	type IDataObject,
 	type INode,
 	type INodeParameters,
@@ -15,12 +14,12 @@ import {
 	type INodeTypes,
 	type IRun,
 	type IWorkflowBase,
-	type IWorkflowExecuteAdditionalData,
 } from 'n8n-workflow';
 
 import { createAnalyticsSimulator, type AnalyticsSimulator } from '../simulators/genesysAnalytics';
 import { startGenesysSimulator, type GenesysSimulator, type SimConversation } from '../simulators/genesysCloud';
-import { MockCredentialsHelper } from '../support/workflowHarness';
+import { genesysCredentialData } from '../support/stack';
+import { testAdditionalData } from '../support/workflowHarness';
 
 /**
  * The compiled poll trigger (dist/, loaded by n8n-core's own CustomDirectoryLoader, so `polling: true` gets
@@ -102,31 +101,8 @@ function setUp(parameters: INodeParameters = {}) {
 		getKnownTypes: () => ({}),
 	};
 	const workflow = new Workflow({ id: 'wf-poll', name: 'poll test', nodes: [node], connections: {}, nodeTypes, active: true, settings: {}, staticData: {} });
-	const credentials = {
-		genesysCloudApi: {
-			region: 'custom',
-			customBaseUrl: sim.baseUrl,
-			customLoginUrl: sim.loginUrl,
-			allowInsecureHttp: true,
-			clientId: sim.clientId,
-			clientSecret: sim.clientSecret,
-			allowedMediaHosts: '',
-			requestsPerMinute: 300,
-		},
-	};
 	const hooks = new ExecutionLifecycleHooks('manual', 'poll-test', workflow as unknown as IWorkflowBase);
-	const additionalData = {
-		executionId: 'poll-test',
-		hooks,
-		credentialsHelper: new MockCredentialsHelper(credentials),
-		restApiUrl: 'http://127.0.0.1/rest',
-		webhookBaseUrl: 'http://127.0.0.1/webhook',
-		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
-		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
-		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
-		variables: {},
-		currentNodeParameters: undefined,
-	} as unknown as IWorkflowExecuteAdditionalData;
+	const additionalData = testAdditionalData('poll-test', hooks, { genesysCloudApi: genesysCredentialData(sim) });
 	const poll = async () => await nodeType.poll!.call(new PollContext(workflow, workflow.getNode(NODE_NAME)!, additionalData, 'trigger', 'activate'));
 	const staticData = () => workflow.getStaticData('node', workflow.getNode(NODE_NAME)!);
 	return { workflow, hooks, additionalData, poll, staticData };

@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 
 import {
-	CopyObjectCommand,
 	CreateBucketCommand,
 	DeleteObjectCommand,
 	GetObjectCommand,
@@ -30,9 +30,6 @@ export const DEFAULT_PART_SIZE_BYTES = 8 * MIB;
 export const DEFAULT_QUEUE_SIZE = 2;
 /** SigV4 presigned URLs live at most seven days. */
 export const MAX_PRESIGN_SECONDS = 604800;
-/** CopyObject copies at most 5 GiB in one request; the sha256 metadata step is skipped above that. */
-const MAX_SINGLE_COPY_BYTES = 5 * 1024 * MIB;
-const SHA256_METADATA_KEY = 'sha256';
 
 export interface ObjectStoreErrorDetails {
 	operation: string;
@@ -98,10 +95,6 @@ class DigestStream extends Transform {
 	hex(): string {
 		return this.hash.digest('hex');
 	}
-}
-
-function encodeCopySource(bucket: string, key: string): string {
-	return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
 /** Object store on the S3 API (AWS S3, MinIO, GCS interop, s3rver): streams in, presigned URLs out. */
@@ -207,26 +200,15 @@ export class ObjectStore implements ObjectStoreApi {
 
 		const size = digest.bytes;
 		const sha256 = digest.hex();
-		// The digest is only known at the end, after S3 has fixed the metadata, so it is added by an in-place copy.
-		if (size <= MAX_SINGLE_COPY_BYTES) {
-			try {
-				await this.client.send(
-					new CopyObjectCommand({
-						Bucket: this.bucket,
-						Key: key,
-						CopySource: encodeCopySource(this.bucket, key),
-						MetadataDirective: 'REPLACE',
-						ContentType: options.contentType,
-						Metadata: { ...options.metadata, [SHA256_METADATA_KEY]: sha256 },
-					}),
-				);
-			} catch (error) {
-				throw this.mapError(error, 'copy (sha256 metadata)', key);
-			}
-		}
-
+		// The digest is only known once the last part is sent. It travels in the RecordingRef and the state store;
+		// stamping it on the object would need a server-side copy of the whole recording, so it is not done.
 		// A store that kept different bytes than were sent (aws-chunked framing saved verbatim) fails here, not later.
-		const head = await this.head(key);
+		let head = await this.head(key);
+		// Some S3-compatible stores (s3rver) answer the PUT before the object is readable: look again briefly.
+		for (let attempt = 1; attempt <= 5 && (!head || head.size !== size); attempt++) {
+			await delay(50 * attempt);
+			head = await this.head(key);
+		}
 		if (!head || head.size !== size) {
 			throw new ObjectStoreError(
 				`Upload to s3://${this.bucket}/${key} stored ${head ? head.size : 'no'} bytes but ${size} were sent; ` +
