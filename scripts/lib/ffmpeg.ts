@@ -1,14 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-/** The system ffmpeg when present (current, maintained), else the one the npm package ships (old static build). */
+import { resolveTool } from '../../nodes/shared/media/tools';
+
+/** The ffmpeg the nodes use too (operator path, else system, else the npm build): see nodes/shared/media/tools.ts. */
 export function ffmpegPath(): string {
-	const system = spawnSync('ffmpeg', ['-version'], { encoding: 'utf8' });
-	if (system.status === 0) return 'ffmpeg';
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const installer = require('@ffmpeg-installer/ffmpeg') as { path: string };
-	if (!existsSync(installer.path)) throw new Error('No ffmpeg: install Debian ffmpeg or run npm install');
-	return installer.path;
+	return resolveTool('ffmpeg').path;
 }
 
 const FONT_CANDIDATES = [

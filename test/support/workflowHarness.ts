@@ -137,7 +137,12 @@ export interface WorkflowRunResult {
 
 export async function runWorkflow(
 	workflowJson: Pick<IWorkflowBase, 'nodes' | 'connections'> & { settings?: IDataObject },
-	options: { credentials?: Record<string, ICredentialDataDecryptedObject>; triggerItems?: IDataObject[] } = {},
+	options: {
+		credentials?: Record<string, ICredentialDataDecryptedObject>;
+		/** Items fed to the start node; a pass-through start node (No Op) hands them on, a Manual Trigger ignores them. */
+		triggerItems?: IDataObject[];
+		startNode?: string;
+	} = {},
 ): Promise<WorkflowRunResult> {
 	const own = await loader(PACKAGE_ROOT);
 	const base = await loader(dirname(require.resolve('n8n-nodes-base/package.json')));
@@ -162,7 +167,7 @@ export async function runWorkflow(
 	});
 	const additionalData = testAdditionalData('test-execution', hooks, options.credentials ?? {});
 
-	const startNode = workflow.getStartNode();
+	const startNode = options.startNode ? workflow.getNode(options.startNode) : workflow.getStartNode();
 	if (!startNode) throw new Error('The workflow has no start node');
 	const runExecutionData = createRunExecutionData({
 		executionData: {
