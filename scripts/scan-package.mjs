@@ -27,6 +27,8 @@ const ACCEPTED = {
 		'fetch/AbortSignal/process are needed by the streaming transport and the embedded state store',
 	'@n8n/community-nodes/require-node-api-error':
 		'n8n-free domain code (nodes/shared) throws domain errors; nodes map them to NodeApiError/NodeOperationError',
+	'@n8n/community-nodes/no-dangerous-functions':
+		'ffmpeg/ffprobe are spawned in one place (nodes/shared/media/tools.ts) with argv arrays, never a shell string',
 	'@n8n/community-nodes/webhook-lifecycle-complete':
 		'EventBridge / Process Automation deliver to the trigger URL; nothing is registered from n8n',
 };

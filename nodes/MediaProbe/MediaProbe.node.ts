@@ -111,7 +111,9 @@ export class MediaProbe implements INodeType {
 								signal,
 							});
 				const truncated = content ? truncationOf(facts, content) : undefined;
-				if (truncated) throw new MediaProbeError(`truncated or corrupt: ${truncated}`, 'truncated');
+				if (truncated) {
+					throw new NodeOperationError(this.getNode(), `Object ${key} is truncated or corrupt: ${truncated}`, { itemIndex: i, description: 'Field: Object Key' });
+				}
 				const probe = summariseProbe(
 					facts,
 					content,
@@ -125,7 +127,7 @@ export class MediaProbe implements INodeType {
 			} catch (error) {
 				const nodeError =
 					error instanceof MediaProbeError
-						? new NodeOperationError(this.getNode(), `Object ${key} is ${error.reason === 'truncated' ? '' : 'unusable: '}${error.message}`, {
+						? new NodeOperationError(this.getNode(), `Object ${key} is unusable: ${error.message}`, {
 								itemIndex: i,
 								description: 'Field: Object Key',
 							})

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
-import type { IDataObject } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IDataObject, INode } from 'n8n-workflow';
 
 import { ObjectStore } from '../../nodes/shared/store/objectStore';
 import { makeClip, mp4TopLevelBoxes } from '../support/mediaClips';
@@ -15,7 +15,7 @@ const CRED = { cxObjectStoreApi: { id: 'store', name: 'store' } };
 let s3: S3TestServer;
 let store: ObjectStore;
 let dir: string;
-let credentials: Record<string, IDataObject>;
+let credentials: Record<string, ICredentialDataDecryptedObject>;
 
 beforeAll(async () => {
 	s3 = await startS3Server();
@@ -89,7 +89,7 @@ function flow(probeParameters: IDataObject, transcodeParameters?: IDataObject, s
 		});
 		connections['Media Probe'] = { main: [[{ node: 'Media Transcode', type: 'main', index: 0 }]] };
 	}
-	return { nodes, connections };
+	return { nodes: nodes as unknown as INode[], connections };
 }
 
 async function objectBytes(key: string): Promise<Buffer> {

@@ -29,7 +29,7 @@ export const mediaToolOptions: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1, maxValue: 720 },
 		default: 60,
-		description: 'ffmpeg is stopped after this long and the item fails with that reason',
+		description: 'The ffmpeg process is stopped after this long and the item fails with that reason',
 	},
 ];
 

@@ -1,0 +1,246 @@
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import { PROJECT_ROOT, processMemory, waitForWebhook } from '../scripts/lib/n8n';
+import { startSlice, type Slice } from '../scripts/lib/slice';
+import { probeFacts } from '../nodes/shared/media/probe';
+import { resolveTool, runTool } from '../nodes/shared/media/tools';
+import { DEFAULT_RENDITION, planRendition, renditionArgs } from '../nodes/shared/media/transcode';
+import { ObjectStore } from '../nodes/shared/store/objectStore';
+import { generateDesktopRecording } from '../test/support/syntheticRecording';
+
+/**
+ * Media Transcode numbers, in one process run, on real n8n with the package installed:
+ * - our node against the raw ffmpeg command line with the same arguments (same presigned input): ratio;
+ * - realtime factor for a 60 s and a 30 min 1080p screen recording, WebM→MP4 (encode) and MP4→MP4 (remux);
+ * - peak RSS of the n8n process and of ffmpeg for both sizes (flat, not growing with size);
+ * - the same bytes moved the stock-n8n way (HTTP Request as binary → S3 node upload), side by side.
+ * `npm run bench -- media` (add `--long-encode-baseline` to also time raw ffmpeg on the 30 min encode, ~10 min more).
+ */
+const MiB = 1024 * 1024;
+const ffmpeg = resolveTool('ffmpeg');
+const ffprobe = resolveTool('ffprobe');
+
+interface Sampled<T> {
+	result: T;
+	ms: number;
+	n8nPeakMiB: number;
+	ffmpegPeakMiB: number;
+}
+
+/** Highest VmRSS seen of n8n and of any ffmpeg process while `work` runs (sampled every 50 ms). */
+async function sampled<T>(n8nPid: number | undefined, work: () => Promise<T>): Promise<Sampled<T>> {
+	let n8nPeak = 0;
+	let ffmpegPeak = 0;
+	let running = true;
+	const sampler = (async () => {
+		while (running) {
+			n8nPeak = Math.max(n8nPeak, processMemory(n8nPid).rssMiB);
+			ffmpegPeak = Math.max(ffmpegPeak, ffmpegRssMiB());
+			await delay(50);
+		}
+	})();
+	const started = Date.now();
+	try {
+		const result = await work();
+		return { result, ms: Date.now() - started, n8nPeakMiB: n8nPeak, ffmpegPeakMiB: ffmpegPeak };
+	} finally {
+		running = false;
+		await sampler;
+	}
+}
+
+function ffmpegRssMiB(): number {
+	let peak = 0;
+	for (const pid of readdirSync('/proc')) {
+		if (!/^\d+$/.test(pid)) continue;
+		try {
+			const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+			if (!/^Name:\s+ffmpeg$/m.test(status)) continue;
+			peak = Math.max(peak, Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024));
+		} catch {
+			// the process ended between readdir and read
+		}
+	}
+	return peak;
+}
+
+async function ffmpegOnce(args: string[]): Promise<void> {
+	await runTool(ffmpeg, args, { timeoutMs: 4 * 3600_000 });
+}
+
+async function makeInputs(dir: string): Promise<Record<string, { file: string; contentType: string; seconds: number }>> {
+	const webm60 = join(dir, 'screen-60s.webm');
+	if (!existsSync(webm60)) {
+		await generateDesktopRecording(webm60, { seconds: 60, width: 1920, height: 1080, fps: 15, container: 'webm', audio: 'tone' });
+	}
+	const mp460 = join(dir, 'screen-60s.mp4');
+	if (!existsSync(mp460)) {
+		// An H.264/AAC export with its index at the end, as NICE and Verint exports are.
+		await ffmpegOnce(['-hide_banner', '-loglevel', 'error', '-y', '-i', webm60, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', mp460]);
+	}
+	const long = async (input: string, output: string) => {
+		if (existsSync(output)) return;
+		const list = join(dir, `${output.split('/').pop()}.ffconcat`);
+		writeFileSync(list, ['ffconcat version 1.0', ...Array.from({ length: 30 }, () => `file '${input}'`)].join('\n'));
+		await ffmpegOnce(['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', output]);
+	};
+	await long(webm60, join(dir, 'screen-30min.webm'));
+	await long(mp460, join(dir, 'screen-30min.mp4'));
+	return {
+		'webm-60s': { file: webm60, contentType: 'video/webm', seconds: 60 },
+		'mp4-60s': { file: mp460, contentType: 'video/mp4', seconds: 60 },
+		'webm-30min': { file: join(dir, 'screen-30min.webm'), contentType: 'video/webm', seconds: 1800 },
+		'mp4-30min': { file: join(dir, 'screen-30min.mp4'), contentType: 'video/mp4', seconds: 1800 },
+	};
+}
+
+const webhookNode = (path: string) => ({
+	id: 'w',
+	name: 'Webhook',
+	type: 'n8n-nodes-base.webhook',
+	typeVersion: 2,
+	position: [0, 0],
+	webhookId: path,
+	parameters: { httpMethod: 'POST', path, responseMode: 'lastNode', options: {} },
+});
+
+async function publish(slice: Slice, name: string, nodes: unknown[], connections: unknown, path: string): Promise<string> {
+	const id = await slice.client.createWorkflow({ name, nodes, connections, settings: { executionOrder: 'v1', saveDataSuccessExecution: 'none' } });
+	await slice.client.activate(id);
+	const url = `${slice.n8n.baseUrl}/webhook/${path}`;
+	await waitForWebhook(url);
+	return url;
+}
+
+async function call(url: string, body: unknown): Promise<Record<string, unknown>> {
+	const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(4 * 3600_000) });
+	const text = await response.text();
+	if (!response.ok) throw new Error(`${url} → ${response.status}: ${text.slice(0, 300)}`);
+	return JSON.parse(text) as Record<string, unknown>;
+}
+
+async function main(): Promise<void> {
+	const longBaseline = process.argv.includes('--long-encode-baseline');
+	const workDir = join(PROJECT_ROOT, '.bench', 'media');
+	const inputsDir = join(PROJECT_ROOT, '.bench', 'media-inputs');
+	rmSync(workDir, { recursive: true, force: true });
+	mkdirSync(inputsDir, { recursive: true });
+	console.log(`ffmpeg: ${ffmpeg.version} (${ffmpeg.origin}); ffprobe: ${ffprobe.version} (${ffprobe.origin})`);
+	const started = Date.now();
+	const inputs = await makeInputs(inputsDir);
+	console.log(`inputs ready in ${((Date.now() - started) / 1000).toFixed(0)} s: ${Object.entries(inputs).map(([name, input]) => `${name} ${(statSync(input.file).size / MiB).toFixed(1)} MiB`).join(', ')}`);
+
+	const slice = await startSlice({ workDir, n8nPort: 5940, webhookSecret: 'bench-secret-0123456789' });
+	try {
+		const store = new ObjectStore(slice.s3.config);
+		for (const [name, input] of Object.entries(inputs)) {
+			await store.uploadStream(`bench/${name}/original`, createReadStream(input.file), { contentType: input.contentType, partSizeBytes: 16 * MiB });
+		}
+		const storeCredential = { cxObjectStoreApi: slice.credentialIds.cxObjectStoreApi };
+		const s3Id = await slice.client.createCredential('Stock S3 (s3rver)', 's3', {
+			endpoint: slice.s3.endpoint,
+			region: 'us-east-1',
+			accessKeyId: slice.s3.accessKeyId,
+			secretAccessKey: slice.s3.secretAccessKey,
+			forcePathStyle: true,
+		});
+		const ours = await publish(
+			slice,
+			'bench: media transcode',
+			[
+				webhookNode('bench-ours'),
+				{
+					id: 't',
+					name: 'Media Transcode',
+					type: 'n8n-nodes-cx-training.mediaTranscode',
+					typeVersion: 1,
+					position: [200, 0],
+					parameters: { operation: 'rendition', objectKey: '={{ $json.body.key }}', outputKey: '={{ $json.body.out }}', withPoster: false, encoding: {}, options: {} },
+					credentials: storeCredential,
+				},
+			],
+			{ Webhook: { main: [[{ node: 'Media Transcode', type: 'main', index: 0 }]] } },
+			'bench-ours',
+		);
+		const stock = await publish(
+			slice,
+			'bench: stock nodes',
+			[
+				webhookNode('bench-stock'),
+				{
+					id: 'h',
+					name: 'Download',
+					type: 'n8n-nodes-base.httpRequest',
+					typeVersion: 4.2,
+					position: [200, 0],
+					parameters: { url: '={{ $json.body.url }}', options: { response: { response: { responseFormat: 'file' } } } },
+				},
+				{
+					id: 's',
+					name: 'Upload',
+					type: 'n8n-nodes-base.s3',
+					typeVersion: 1,
+					position: [400, 0],
+					parameters: { operation: 'upload', bucketName: slice.s3.bucket, fileName: "={{ $('Webhook').item.json.body.out }}", binaryData: true, binaryPropertyName: 'data', additionalFields: {} },
+					credentials: { s3: { id: s3Id, name: 'Stock S3 (s3rver)' } },
+				},
+			],
+			{ Webhook: { main: [[{ node: 'Download', type: 'main', index: 0 }]] }, Download: { main: [[{ node: 'Upload', type: 'main', index: 0 }]] } },
+			'bench-stock',
+		);
+		const pid = slice.n8n.process.pid;
+		await delay(2000);
+		const idle = processMemory(pid).rssMiB;
+		console.log(`n8n idle RSS ${idle} MiB`);
+
+		const rows: string[] = [];
+		for (const name of ['webm-60s', 'mp4-60s', 'mp4-30min', 'webm-30min']) {
+			const input = inputs[name];
+			const key = `bench/${name}/original`;
+			const node = await sampled(pid, () => call(ours, { key, out: `bench/${name}/training.mp4` }));
+			const rendition = node.result.rendition as { mode: string; sizeBytes: number; ffmpegMs: number; uploadMs: number };
+			let rawMs: number | undefined;
+			let rawPeak: number | undefined;
+			if (!(name === 'webm-30min' && !longBaseline)) {
+				const url = await store.presignGet(key, 6 * 3600);
+				const facts = await probeFacts(ffprobe, url, { timeoutMs: 60_000 });
+				const output = join(workDir, `raw-${name}.mp4`);
+				const args = renditionArgs(ffmpeg, url, output, facts, planRendition(facts, DEFAULT_RENDITION), DEFAULT_RENDITION, 64 * 1024 * MiB);
+				const raw = await sampled(undefined, () => ffmpegOnce(args));
+				rawMs = raw.ms;
+				rawPeak = raw.ffmpegPeakMiB;
+				rmSync(output, { force: true });
+			}
+			const factor = (ms: number) => (ms / 1000 / input.seconds).toFixed(3);
+			const line =
+				`${name.padEnd(10)} ${rendition.mode.padEnd(6)} node ${(node.ms / 1000).toFixed(1)} s (ffmpeg ${(rendition.ffmpegMs / 1000).toFixed(1)} s + upload ${(rendition.uploadMs / 1000).toFixed(1)} s), ` +
+				`realtime factor ${factor(node.ms)}` +
+				(rawMs ? `; raw ffmpeg ${(rawMs / 1000).toFixed(1)} s (${factor(rawMs)}), ratio ${(node.ms / rawMs).toFixed(3)}` : '; raw ffmpeg not run (--long-encode-baseline)') +
+				`; peak RSS n8n ${node.n8nPeakMiB} MiB (+${node.n8nPeakMiB - idle}), ffmpeg ${node.ffmpegPeakMiB} MiB${rawPeak ? ` (raw ${rawPeak} MiB)` : ''}; output ${(rendition.sizeBytes / MiB).toFixed(1)} MiB`;
+			console.log(line);
+			rows.push(line);
+		}
+
+		for (const name of ['mp4-60s', 'mp4-30min']) {
+			const key = `bench/${name}/original`;
+			await delay(3000);
+			const before = processMemory(pid).rssMiB;
+			const url = await store.presignGet(key, 6 * 3600);
+			const result = await sampled(pid, () => call(stock, { url, out: `bench/${name}/stock-copy.mp4` }).catch((error: Error) => ({ error: error.message })));
+			const failed = (result.result as { error?: string }).error;
+			console.log(
+				`stock n8n ${name.padEnd(10)} HTTP Request (binary) → S3 node: ${failed ? `FAILED (${failed.slice(0, 160)})` : `${(result.ms / 1000).toFixed(1)} s`}, ` +
+					`peak RSS n8n ${result.n8nPeakMiB} MiB (+${result.n8nPeakMiB - before} over ${before}); input ${(statSync(inputs[name].file).size / MiB).toFixed(0)} MiB`,
+			);
+		}
+	} finally {
+		await slice.stop();
+	}
+}
+
+main().catch((error) => {
+	console.error(error);
+	process.exit(1);
+});
