@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { clearGenesysTokenCache, GenesysClient } from '../../nodes/shared/ccaas/genesys/client';
-import { stageConversationScreenRecordings, type StageDeps, type StageOptions } from '../../nodes/shared/ccaas/genesys/staging';
+import { isSensitiveConversation, stageConversationScreenRecordings, type StageDeps, type StageOptions } from '../../nodes/shared/ccaas/genesys/staging';
 import { InvalidIdError } from '../../nodes/shared/ids';
 import { closeAllStateStores, openStateStore, type StateStore } from '../../nodes/shared/state';
 import { ObjectStore } from '../../nodes/shared/store/objectStore';
@@ -161,6 +161,22 @@ describe('stageConversationScreenRecordings', () => {
 		expect(result.refs[0].agent).toEqual({ id: 'agent-from-event' });
 		expect(result.refs[0].platformFlags).toEqual({ securePause: true });
 		expect(result.refs[0].durationSec).toBe(300);
+	});
+
+	it('marks a conversation the operator rule calls sensitive (queue or wrap-up code), alongside SecurePause', async () => {
+		expect(isSensitiveConversation({ queueId: 'Q-PAYMENTS' }, { queueIds: ['q-payments'], wrapupCodes: [] })).toBe(true);
+		expect(isSensitiveConversation({ queueId: 'q-sales', wrapupCode: 'Card Taken' }, { queueIds: ['q-payments'], wrapupCodes: ['card taken'] })).toBe(true);
+		expect(isSensitiveConversation({ queueId: 'q-sales' }, { queueIds: ['q-payments'], wrapupCodes: [] })).toBe(false);
+		expect(isSensitiveConversation({}, { queueIds: [], wrapupCodes: [] })).toBe(false);
+		sim.seedConversation({
+			conversationId: 'conv-sensitive',
+			recordings: [
+				{ recordingId: 'rec-sensitive', media: 'screen', sizeBytes: 2048, users: [{ id: 'agent-s' }], annotations: [{ location: 0, durationMs: 1000, reason: 'SecurePause' }] },
+			],
+		});
+		const result = await stageConversationScreenRecordings(deps(), { conversationId: 'conv-sensitive', queueId: 'q-payments', sensitive: true }, OPTIONS);
+		if (result.state !== 'staged') throw new Error('not staged');
+		expect(result.refs[0].platformFlags).toEqual({ sensitiveData: true, securePause: true });
 	});
 
 	it('handles every fileState: uploading waits, archived is restored then staged on a later run, deleted is dead-lettered', async () => {

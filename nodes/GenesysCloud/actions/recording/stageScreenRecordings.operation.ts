@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { stageConversationScreenRecordings } from '../../../shared/ccaas/genesys/staging';
+import { isSensitiveConversation, stageConversationScreenRecordings } from '../../../shared/ccaas/genesys/staging';
 import { isSafeId } from '../../../shared/ids';
 import { objectStoreFor, stateStoreFor } from '../../../shared/n8n/resources';
 import { genesysClient } from '../../transport';
@@ -41,6 +41,21 @@ export const description: INodeProperties[] = [
 				typeOptions: { minValue: 0, maxValue: 900 },
 				default: 120,
 				description: 'How long to keep asking while Genesys answers "202 transcoding" before this item fails for a later retry',
+			},
+			{
+				displayName: 'Sensitive Queue IDs',
+				name: 'sensitiveQueueIds',
+				type: 'string',
+				default: '',
+				placeholder: 'queue-id-1, queue-id-2',
+				description: 'Comma-separated queues whose recordings hold sensitive data (e.g. payments): they carry platformFlags.sensitiveData, so PII Scan and LMS Push keep them private',
+			},
+			{
+				displayName: 'Sensitive Wrap-Up Codes',
+				name: 'sensitiveWrapupCodes',
+				type: 'string',
+				default: '',
+				description: 'Comma-separated wrap-up codes that mark a conversation as holding sensitive data',
 			},
 			{
 				displayName: 'Server Wait per Request (Ms)',
@@ -96,6 +111,10 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, items:
 			direction: typeof input.direction === 'string' ? input.direction : undefined,
 			wrapupCode: typeof input.wrapupCode === 'string' ? input.wrapupCode : undefined,
 			eventTime: typeof input.eventTime === 'string' ? input.eventTime : undefined,
+			sensitive: isSensitiveConversation(
+				{ queueId: typeof input.queueId === 'string' ? input.queueId : undefined, wrapupCode: typeof input.wrapupCode === 'string' ? input.wrapupCode : undefined },
+				{ queueIds: list(options.sensitiveQueueIds), wrapupCodes: list(options.sensitiveWrapupCodes) },
+			),
 		},
 		{
 			maxTranscodeWaitMs: Number(options.maxTranscodeWaitSec ?? 120) * 1000,
@@ -137,4 +156,8 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, items:
 			pairedItem: { item: itemIndex },
 		})),
 	];
+}
+
+function list(value: unknown): string[] {
+	return typeof value === 'string' ? value.split(',').map((entry) => entry.trim()).filter(Boolean) : [];
 }

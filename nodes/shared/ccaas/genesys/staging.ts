@@ -15,6 +15,20 @@ export interface ConversationContext {
 	direction?: string;
 	wrapupCode?: string;
 	eventTime?: string;
+	/**
+	 * The operator's rule says this conversation holds sensitive data (a payment queue, a wrap-up code).
+	 * Genesys documents no per-recording "sensitive" field: redaction follows `viewSensitiveData` instead.
+	 */
+	sensitive?: boolean;
+}
+
+/** Operator rules for `platformFlags.sensitiveData`: queue ids and wrap-up codes (case-insensitive). */
+export function isSensitiveConversation(
+	conversation: Pick<ConversationContext, 'queueId' | 'wrapupCode'>,
+	rules: { queueIds: string[]; wrapupCodes: string[] },
+): boolean {
+	const has = (list: string[], value: string | undefined) => Boolean(value) && list.some((entry) => entry.toLowerCase() === value!.toLowerCase());
+	return has(rules.queueIds, conversation.queueId) || has(rules.wrapupCodes, conversation.wrapupCode);
 }
 
 export interface StageOptions {
@@ -265,7 +279,11 @@ function describeRecording(conversation: ConversationContext, recording: Genesys
 	if (conversation.direction) ref.direction = conversation.direction;
 	if (recording.endTime) ref.endTime = recording.endTime;
 	if (durationSec !== undefined) ref.durationSec = durationSec;
-	if (securePause) ref.platformFlags = { securePause: true };
+	if (securePause || conversation.sensitive) {
+		ref.platformFlags = {};
+		if (conversation.sensitive) ref.platformFlags.sensitiveData = true;
+		if (securePause) ref.platformFlags.securePause = true;
+	}
 	return ref;
 }
 
