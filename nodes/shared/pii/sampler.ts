@@ -59,11 +59,62 @@ export function cellMeans(gray: Uint8Array, width: number, height: number): Floa
 	return sums;
 }
 
-export function changedShare(previous: Float64Array | undefined, current: Float64Array, threshold: number): number {
+export function changedShare(previous: Float64Array | undefined, current: Float64Array, threshold: number, ignore?: Uint8Array): number {
 	if (!previous) return 1;
 	let changed = 0;
-	for (let cell = 0; cell < current.length; cell++) if (Math.abs(current[cell] - previous[cell]) >= threshold) changed++;
+	for (let cell = 0; cell < current.length; cell++) {
+		if (ignore?.[cell]) continue;
+		if (Math.abs(current[cell] - previous[cell]) >= threshold) changed++;
+	}
 	return changed / current.length;
+}
+
+/** Consecutive samples after which a cell that changes every time (a clock, an animated widget) is ignored. */
+export const VOLATILE_AFTER = 3;
+
+/**
+ * Tracks cells that change at every sample. They would send every frame to OCR; they are left out of the
+ * change test until they hold still again. New text elsewhere still triggers OCR, and the maximum OCR gap
+ * bounds what a volatile cell could hide.
+ */
+export class VolatileCells {
+	private readonly streaks = new Uint8Array(GRID_COLUMNS * GRID_ROWS);
+	readonly mask = new Uint8Array(GRID_COLUMNS * GRID_ROWS);
+	private previous: Float64Array | undefined;
+
+	update(current: Float64Array, threshold: number): void {
+		if (this.previous) {
+			for (let cell = 0; cell < current.length; cell++) {
+				const moved = Math.abs(current[cell] - this.previous[cell]) >= threshold;
+				this.streaks[cell] = moved ? Math.min(255, this.streaks[cell] + 1) : 0;
+				this.mask[cell] = this.streaks[cell] >= VOLATILE_AFTER ? 1 : 0;
+			}
+		}
+		this.previous = current;
+	}
+}
+
+/**
+ * Encoder ghosts (faint remnants of the previous screen that a realtime VP8 stream refines only slowly) make
+ * tesseract read garbage over otherwise crisp text. Each 32×32 tile's pixels within `tolerance` of the tile's
+ * most common value (its background) are set to it; text differs far more and stays.
+ */
+export function snapBackground(gray: Uint8Array, width: number, height: number, tolerance = 24): void {
+	const tile = 32;
+	const histogram = new Uint32Array(256);
+	for (let top = 0; top < height; top += tile) {
+		const bottom = Math.min(height, top + tile);
+		for (let left = 0; left < width; left += tile) {
+			const right = Math.min(width, left + tile);
+			histogram.fill(0);
+			for (let y = top; y < bottom; y++) for (let x = left, i = y * width + left; x < right; x++, i++) histogram[gray[i]]++;
+			let background = 0;
+			for (let value = 1; value < 256; value++) if (histogram[value] > histogram[background]) background = value;
+			for (let y = top; y < bottom; y++) {
+				for (let x = left, i = y * width + left; x < right; x++, i++) if (Math.abs(gray[i] - background) <= tolerance) gray[i] = background;
+			}
+		}
+	}
 }
 
 function pgm(gray: Uint8Array, width: number, height: number): Buffer {
@@ -87,6 +138,10 @@ export async function sampleFrames(
 	let pending: Buffer = Buffer.alloc(0);
 	let lastSent: Float64Array | undefined;
 	let lastSentAt = -Infinity;
+	const volatile = new VolatileCells();
+	// The frame right after a change is OCR'd as well: a screen switch is often caught mid-render or blurred
+	// by the encoder, and the next sample shows the settled picture.
+	let settle = false;
 
 	const sink = new Writable({
 		highWaterMark: frameBytes,
@@ -99,12 +154,16 @@ export async function sampleFrames(
 					const index = stats.sampled++;
 					const atSec = Math.round(index * options.intervalSec * 1000) / 1000;
 					const means = cellMeans(gray, width, height);
-					const share = changedShare(lastSent, means, options.cellThreshold);
+					volatile.update(means, options.cellThreshold);
+					const share = changedShare(lastSent, means, options.cellThreshold, volatile.mask);
 					const stale = options.maxGapSec > 0 && atSec - lastSentAt >= options.maxGapSec;
-					if (share > 0 || stale) {
+					const settling = settle;
+					settle = share > 0;
+					if (share > 0 || stale || settling) {
 						lastSent = means;
 						lastSentAt = atSec;
 						stats.sentToOcr++;
+						snapBackground(gray, width, height);
 						await onFrame({ index, atSec, width, height, pgm: pgm(gray, width, height), changedShare: share });
 					}
 				}

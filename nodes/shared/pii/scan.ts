@@ -20,6 +20,8 @@ export interface ScanSettings extends Omit<SamplerOptions, 'signal'> {
 	maxUnreadableShare: number;
 	/** Frames kept for the evidence image. */
 	evidenceFrames: number;
+	/** OCR calls in flight at once (the pool's worker count). */
+	concurrency?: number;
 	signal?: AbortSignal;
 }
 
@@ -64,22 +66,44 @@ export async function scanRecording(ffmpeg: ToolInfo, input: string, ocr: OcrEng
 	const open: ScanFinding[] = [];
 	const closed: ScanFinding[] = [];
 	const evidence: ScanResult['evidence'] = [];
+	const pages: Array<{ atSec: number; found: ReturnType<typeof detectPii> }> = [];
 	let ocrMs = 0;
 	let unreadable = 0;
 	let lastAt = 0;
+	// OCR runs on every worker at once; frames are merged in time order afterwards.
+	const inFlight = new Set<Promise<void>>();
+	let failure: unknown;
 	const stats = await sampleFrames(ffmpeg, input, { ...settings, signal: settings.signal }, async (frame) => {
-		const ocrStarted = Date.now();
-		const page = await ocr.recognize(frame.pgm);
-		ocrMs += Date.now() - ocrStarted;
-		lastAt = frame.atSec;
-		if (page.words.length > 0 && page.meanConfidence < settings.minOcrConfidence) unreadable++;
-		const found = detectPii(page.words, settings.detectors);
+		if (failure) throw failure;
+		lastAt = Math.max(lastAt, frame.atSec);
+		const task = (async () => {
+			const ocrStarted = Date.now();
+			const page = await ocr.recognize(frame.pgm);
+			ocrMs += Date.now() - ocrStarted;
+			if (page.words.length > 0 && page.meanConfidence < settings.minOcrConfidence) unreadable++;
+			const found = detectPii(page.words, settings.detectors);
+			pages.push({ atSec: frame.atSec, found });
+			if (found.length && evidence.length < settings.evidenceFrames) {
+				evidence.push({ atSec: frame.atSec, pgm: frame.pgm, boxes: found.map((finding) => finding.box) });
+			}
+		})().catch((error: unknown) => {
+			failure ??= error;
+		});
+		inFlight.add(task);
+		void task.finally(() => inFlight.delete(task));
+		if (inFlight.size >= Math.max(1, settings.concurrency ?? 1)) await Promise.race(inFlight);
+	});
+	await Promise.all(inFlight);
+	if (failure) throw failure;
+	pages.sort((a, b) => a.atSec - b.atSec);
+	evidence.sort((a, b) => a.atSec - b.atSec);
+	for (const { atSec, found } of pages) {
 		const seen = new Set<ScanFinding>();
 		for (const finding of found) {
 			const match = open.find((candidate) => candidate.type === finding.type && candidate.masked === finding.masked && iou(candidate.box, finding.box) > 0.3);
 			if (match) {
-				match.untilSec = frame.atSec + settings.intervalSec;
-				match.confidence = Math.max(match.confidence, finding.confidence);
+				match.untilSec = atSec + settings.intervalSec;
+				match.confidence = Math.max(match.confidence, Math.round(finding.confidence * 1000) / 1000);
 				match.labelled ||= finding.labelled;
 				seen.add(match);
 				continue;
@@ -87,8 +111,8 @@ export async function scanRecording(ffmpeg: ToolInfo, input: string, ocr: OcrEng
 			const created: ScanFinding = {
 				type: finding.type,
 				masked: finding.masked,
-				atSec: frame.atSec,
-				untilSec: frame.atSec + settings.intervalSec,
+				atSec,
+				untilSec: atSec + settings.intervalSec,
 				box: finding.box,
 				confidence: Math.round(finding.confidence * 1000) / 1000,
 				labelled: finding.labelled,
@@ -101,10 +125,7 @@ export async function scanRecording(ffmpeg: ToolInfo, input: string, ocr: OcrEng
 		for (let index = open.length - 1; index >= 0; index--) {
 			if (!seen.has(open[index])) closed.push(...open.splice(index, 1));
 		}
-		if (found.length && evidence.length < settings.evidenceFrames) {
-			evidence.push({ atSec: frame.atSec, pgm: frame.pgm, boxes: found.map((finding) => finding.box) });
-		}
-	});
+	}
 	// Still on screen at the end: open until the last sample (plus one interval).
 	const endSec = Math.max(lastAt, (stats.sampled - 1) * settings.intervalSec) + settings.intervalSec;
 	for (const finding of open) finding.untilSec = Math.max(finding.untilSec, endSec);
