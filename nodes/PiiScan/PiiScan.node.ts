@@ -111,7 +111,7 @@ export class PiiScan implements INodeType {
 				options: [
 					{ displayName: 'Change Threshold', name: 'cellThreshold', type: 'number', typeOptions: { minValue: 0.5, maxValue: 64, numberPrecision: 1 }, default: 3, description: 'Gray-level change of one of 16×9 screen cells that sends a frame to OCR' },
 					{ displayName: 'Evidence Image', name: 'evidence', type: 'boolean', default: true, description: 'Whether to write evidence.png (frames with findings boxed) next to the object and attach it as binary' },
-					{ displayName: 'Language Data Path', name: 'langPath', type: 'string', default: '', description: 'Folder with <language>.traineddata(.gz). Empty: the data shipped in @tesseract.js-data/eng. Nothing is downloaded.' },
+					{ displayName: 'Language Data Path', name: 'langPath', type: 'string', default: '', description: 'Folder with eng.traineddata(.gz) (or the language you use). Empty: the data shipped in @tesseract.js-data/eng. Nothing is downloaded.' },
 					{ displayName: 'Max OCR Gap (Seconds)', name: 'maxGapSec', type: 'number', typeOptions: { minValue: 0 }, default: 30, description: 'OCR a frame at least this often even when nothing seems to change; 0 = only on change' },
 					{ displayName: 'Min Finding Confidence', name: 'minFindingConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0.5, description: 'Findings below this make the verdict unsure rather than found (both quarantine)' },
 					{ displayName: 'Min OCR Confidence', name: 'minOcrConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 100 }, default: 45, description: 'Frames read with a lower mean word confidence count as unreadable' },

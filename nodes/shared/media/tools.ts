@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, constants as fsConstants } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 
@@ -125,6 +125,20 @@ export interface RunResult {
 
 const STDERR_TAIL_LINES = 40;
 
+/** Children still running: killed when this process exits, so a stopped n8n never leaves an ffmpeg behind. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+	running.add(child);
+	child.once('close', () => running.delete(child));
+	if (exitHookInstalled) return;
+	exitHookInstalled = true;
+	process.once('exit', () => {
+		for (const runningChild of running) runningChild.kill('SIGKILL');
+	});
+}
+
 /**
  * Runs ffmpeg/ffprobe with an argv array (never a shell string), bounded in time and in what it keeps in
  * memory; kills the process on timeout or abort and rejects with stderr's tail as the reason.
@@ -141,6 +155,7 @@ export function runTool(tool: ToolInfo, args: readonly string[], options: RunOpt
 			stdio: [options.stdin ? 'pipe' : 'ignore', wantsStdout ? 'pipe' : 'ignore', 'pipe'],
 			windowsHide: true,
 		});
+		track(child);
 		const chunks: Buffer[] = [];
 		let stdoutBytes = 0;
 		const maxStdout = options.maxStdoutBytes ?? 16 * 1024 * 1024;

@@ -43,11 +43,18 @@ export const description: INodeProperties[] = [
 				description: 'How long to keep asking while Genesys answers "202 transcoding" before this item fails for a later retry',
 			},
 			{
+				displayName: 'Restore Archived For (Days)',
+				name: 'restoreDays',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 90 },
+				default: 7,
+				description: 'Archived recordings are restored for this long; the item goes to the Not Staged output until the restore finishes',
+			},
+			{
 				displayName: 'Sensitive Queue IDs',
 				name: 'sensitiveQueueIds',
 				type: 'string',
 				default: '',
-				placeholder: 'queue-id-1, queue-id-2',
 				description: 'Comma-separated queues whose recordings hold sensitive data (e.g. payments): they carry platformFlags.sensitiveData, so PII Scan and LMS Push keep them private',
 			},
 			{
@@ -64,14 +71,6 @@ export const description: INodeProperties[] = [
 				typeOptions: { minValue: 0, maxValue: 60000 },
 				default: 5000,
 				description: 'The maxWaitMs Genesys may hold each recordings request while media transcodes',
-			},
-			{
-				displayName: 'Restore Archived For (Days)',
-				name: 'restoreDays',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 90 },
-				default: 7,
-				description: 'Archived recordings are restored for this long; the item goes to the Not Staged output until the restore finishes',
 			},
 			{
 				displayName: 'Upload Part Size (MiB)',
