@@ -58,12 +58,11 @@ function ffmpegRssMiB(): number {
 	for (const pid of readdirSync('/proc')) {
 		if (!/^\d+$/.test(pid)) continue;
 		try {
-			const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-			if (!/^Name:\s+ffmpeg$/m.test(status)) continue;
-			peak = Math.max(peak, Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024));
+			if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'ffmpeg') continue;
 		} catch {
-			// the process ended between readdir and read
+			continue; // the process ended between readdir and read
 		}
+		peak = Math.max(peak, processMemory(Number(pid)).rssMiB);
 	}
 	return peak;
 }

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+
 import type {
 	IDataObject,
 	IExecuteFunctions,
@@ -418,7 +420,6 @@ async function posterOnly(job: Job, key: string, item: INodeExecutionData): Prom
 	const existing = (item.json.rendition as IDataObject | undefined) ?? {};
 	const json: IDataObject = { rendition: { ...existing, posterKey: poster.key }, poster: { key: poster.key, sizeBytes: poster.size, tools: toolVersions(tools) } };
 	if (!(ctx.getNodeParameter('attachPoster', itemIndex, false) as boolean)) return { json };
-	const { readFile } = await import('node:fs/promises');
 	const data = await ctx.helpers.prepareBinaryData(await readFile(poster.file), 'poster.jpg', 'image/jpeg');
 	return { json, binary: { ...(item.binary ?? {}), poster: data } };
 }

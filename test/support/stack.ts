@@ -54,16 +54,21 @@ export function simulatorCredentials(
 ): Record<'genesysCloudApi' | 'cxObjectStoreApi' | 'xapiLrsApi', ICredentialDataDecryptedObject> {
 	return {
 		genesysCloudApi: genesysCredentialData(genesys),
-		cxObjectStoreApi: {
-			endpoint: s3.endpoint,
-			region: 'us-east-1',
-			bucket: s3.bucket,
-			accessKeyId: s3.accessKeyId,
-			secretAccessKey: s3.secretAccessKey,
-			forcePathStyle: true,
-			checksumMode: 'WHEN_REQUIRED',
-		},
+		cxObjectStoreApi: objectStoreCredentialData(s3),
 		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
+	};
+}
+
+/** n8n credential data (`cxObjectStoreApi`) pointing at a local s3rver. */
+export function objectStoreCredentialData(s3: S3TestServer): ICredentialDataDecryptedObject {
+	return {
+		endpoint: s3.endpoint,
+		region: 'us-east-1',
+		bucket: s3.bucket,
+		accessKeyId: s3.accessKeyId,
+		secretAccessKey: s3.secretAccessKey,
+		forcePathStyle: true,
+		checksumMode: 'WHEN_REQUIRED',
 	};
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, truncate, writeFile, copyFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -215,13 +215,12 @@ describe('transcode with real ffmpeg', () => {
 		const plan = planRendition(facts, DEFAULT_RENDITION);
 		expect(plan.mode).toBe('remux');
 		const output = join(dir, 'remuxed.mp4');
-		const run = await runTool(ffmpeg, renditionArgs(ffmpeg, input, output, facts, plan, DEFAULT_RENDITION, LIMIT), { timeoutMs: 60_000 });
 		const args = renditionArgs(ffmpeg, input, output, facts, plan, DEFAULT_RENDITION, LIMIT);
 		expect(args).toEqual(expect.arrayContaining(['-c:v', 'copy', '-c:a', 'copy']));
 		expect(args).not.toContain('libx264');
+		await runTool(ffmpeg, args, { timeoutMs: 60_000 });
 		expect(mp4TopLevelBoxes(await readFile(output)).slice(0, 2)).toEqual(['ftyp', 'moov']);
 		expect((await probe(output)).durationSec).toBeCloseTo(facts.durationSec ?? 0, 0);
-		expect(run.wallMs).toBeGreaterThan(0);
 	});
 
 	test('the output size limit stops ffmpeg (bounded temp space)', async () => {
@@ -283,14 +282,13 @@ describe('transcode with real ffmpeg', () => {
 describe('workspace', () => {
 	test('removed after success and after failure', async () => {
 		const root = await mkdtemp(join(tmpdir(), 'cx-ws-'));
-		let seen = '';
 		await withWorkspace({ maxBytes: 1024, root }, async (workspace) => {
-			seen = workspace.dir;
 			await writeFile(workspace.path('a.bin'), 'x');
+			expect(await readdir(root)).toHaveLength(1);
 		});
 		await expect(
 			withWorkspace({ maxBytes: 1024, root }, async (workspace) => {
-				await copyFile(join(root, '..', seen.split('/').pop() ?? ''), workspace.path('b')).catch(() => undefined);
+				await writeFile(workspace.path('b.bin'), 'y');
 				throw new Error('boom');
 			}),
 		).rejects.toThrow('boom');

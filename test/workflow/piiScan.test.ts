@@ -8,6 +8,7 @@ import type { ICredentialDataDecryptedObject, IDataObject, INode } from 'n8n-wor
 import { closeAllOcrPools } from '../../nodes/shared/pii/ocr';
 import { ObjectStore } from '../../nodes/shared/store/objectStore';
 import { startS3Server, type S3TestServer } from '../support/s3';
+import { objectStoreCredentialData } from '../support/stack';
 import { generateDesktopRecording } from '../support/syntheticRecording';
 import { runWorkflow } from '../support/workflowHarness';
 
@@ -20,17 +21,7 @@ beforeAll(async () => {
 	s3 = await startS3Server();
 	store = new ObjectStore(s3.config);
 	dir = await mkdtemp(join(tmpdir(), 'cx-pii-wf-'));
-	credentials = {
-		cxObjectStoreApi: {
-			endpoint: s3.endpoint,
-			region: 'us-east-1',
-			bucket: s3.bucket,
-			accessKeyId: s3.accessKeyId,
-			secretAccessKey: s3.secretAccessKey,
-			forcePathStyle: true,
-			checksumMode: 'WHEN_REQUIRED',
-		},
-	};
+	credentials = { cxObjectStoreApi: objectStoreCredentialData(s3) };
 }, 60_000);
 
 afterAll(async () => {

@@ -29,7 +29,7 @@ export interface ContentFacts {
 export class MediaProbeError extends Error {
 	constructor(
 		message: string,
-		readonly reason: 'empty' | 'unreadable' | 'no_streams' | 'truncated',
+		readonly reason: 'unreadable' | 'no_streams',
 	) {
 		super(message);
 		this.name = 'MediaProbeError';

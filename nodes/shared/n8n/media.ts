@@ -1,8 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { MediaToolError, redactUrls, resolveTool, type ToolInfo } from '../media/tools';
 import type { ObjectStoreApi } from '../store/types';
+import { HttpError, TransportError } from '../transport/errors';
+import { toNodeError } from './errors';
 
 /** Options every media node offers: which binaries run, and how long they may take. */
 export const mediaToolOptions: INodeProperties[] = [
@@ -85,8 +87,11 @@ export async function readableObject(
 }
 
 /** A media failure as a node error naming the object, with ffmpeg's reason and no signed URL. */
-export function mediaError(ctx: IExecuteFunctions, error: unknown, key: string, itemIndex: number): NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
+export function mediaError(ctx: IExecuteFunctions, error: unknown, key: string, itemIndex: number): NodeOperationError | NodeApiError {
+	if (error instanceof NodeOperationError || error instanceof NodeApiError || error instanceof HttpError || error instanceof TransportError) {
+		// n8n and transport errors keep the package-wide mapping (remote failures → NodeApiError).
+		return toNodeError(ctx.getNode(), error, itemIndex);
+	}
 	const message = redactUrls((error as Error).message ?? String(error));
 	const description = error instanceof MediaToolError && error.stderrTail ? redactUrls(error.stderrTail).slice(-1500) : undefined;
 	return new NodeOperationError(ctx.getNode(), `Object ${key}: ${message}`, { itemIndex, description });

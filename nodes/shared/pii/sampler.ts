@@ -135,7 +135,23 @@ export async function sampleFrames(
 	const { width, height } = options;
 	const frameBytes = width * height;
 	const stats: SamplerStats = { sampled: 0, sentToOcr: 0 };
-	let pending: Buffer = Buffer.alloc(0);
+	// Pipe chunks are ~64 KiB and a 1080p frame 2 MiB: chunks are kept in a list and each frame is copied once.
+	const chunks: Buffer[] = [];
+	let buffered = 0;
+	const takeFrame = (): Uint8Array => {
+		const gray = new Uint8Array(frameBytes);
+		let filled = 0;
+		while (filled < frameBytes) {
+			const chunk = chunks[0];
+			const used = Math.min(chunk.length, frameBytes - filled);
+			gray.set(chunk.subarray(0, used), filled);
+			filled += used;
+			if (used === chunk.length) chunks.shift();
+			else chunks[0] = chunk.subarray(used);
+		}
+		buffered -= frameBytes;
+		return gray;
+	};
 	let lastSent: Float64Array | undefined;
 	let lastSentAt = -Infinity;
 	const volatile = new VolatileCells();
@@ -146,11 +162,11 @@ export async function sampleFrames(
 	const sink = new Writable({
 		highWaterMark: frameBytes,
 		write(chunk: Buffer, _encoding, callback) {
-			pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+			chunks.push(chunk);
+			buffered += chunk.length;
 			void (async () => {
-				while (pending.length >= frameBytes) {
-					const gray = new Uint8Array(pending.subarray(0, frameBytes));
-					pending = pending.subarray(frameBytes);
+				while (buffered >= frameBytes) {
+					const gray = takeFrame();
 					const index = stats.sampled++;
 					const atSec = Math.round(index * options.intervalSec * 1000) / 1000;
 					const means = cellMeans(gray, width, height);
