@@ -15,6 +15,8 @@ export interface EvaluationCriterion {
 	score: number;
 	maxScore: number;
 	failed: boolean;
+	/** A critical or kill question of this criterion was failed. */
+	critical?: boolean;
 }
 
 export interface RecordingRef {
@@ -56,6 +58,13 @@ export interface RecordingRef {
 		status: string;
 		released: boolean;
 		criteria: EvaluationCriterion[];
+		/** Comparable version of this evaluation (ISO time of its last change); a lower one never overwrites a higher one. */
+		revision?: string;
+		/** When the evaluation was submitted (ISO). */
+		evaluatedAt?: string;
+		/** Any critical or kill question failed. */
+		failedCritical?: boolean;
+		formName?: string;
 	};
 	taxonomy?: {
 		courseId?: string;
@@ -75,4 +84,28 @@ export interface RecordingRef {
 
 export function stateKeyOf(source: RecordingSource, conversationId: string, recordingId: string): string {
 	return `${source}:${conversationId}:${recordingId}`;
+}
+
+/**
+ * The item contract of the evaluation half (Genesys Cloud → Evaluation, NICE Evaluation Trigger → Taxonomy Map →
+ * LMS Push stage 2 → Guarded Assign). Carries the evaluation, who and what it is about, never media.
+ */
+export interface EvaluationItem {
+	source: RecordingSource;
+	conversationId: string;
+	agentId: string;
+	agent?: { id: string; name?: string; email?: string; timeZone?: string };
+	evaluation: NonNullable<RecordingRef['evaluation']>;
+	training: {
+		drivesTraining: boolean;
+		reason?: string;
+		rescore: boolean;
+		retracted: boolean;
+	};
+	queue?: { id: string; name?: string };
+	skills?: string[];
+	/** voice, chat, email… as the platform names it (Taxonomy Map: interaction type → module). */
+	interactionType?: string;
+	taxonomy?: RecordingRef['taxonomy'];
+	lms?: RecordingRef['lms'];
 }

@@ -202,6 +202,10 @@ describe('normaliseEvaluation', () => {
 				{ id: 'qg-compliance', name: 'Compliance', score: 15, maxScore: 15, failed: false },
 				{ id: 'qg-resolution', name: 'Resolution', score: 12, maxScore: 20, failed: true },
 			],
+			revision: CLEAN.changedDate ?? CLEAN.releaseDate,
+			evaluatedAt: CLEAN.submittedDate ?? CLEAN.releaseDate,
+			failedCritical: false,
+			formName: FORM.name,
 		});
 		// 12/20 = 60 %: failed below 70, passed at exactly 60.
 		expect(normaliseEvaluation(CLEAN, FORM, { criterionThresholdPct: 60 }).criteria.map((c) => c.failed)).toEqual([false, false, false]);
@@ -212,9 +216,10 @@ describe('normaliseEvaluation', () => {
 		expect(normalised.totalScore).toBe(0);
 		expect(normalised.criteria).toEqual([
 			{ id: 'qg-greeting', name: 'Greeting', score: 10, maxScore: 10, failed: false },
-			{ id: 'qg-compliance', name: 'Compliance', score: 10, maxScore: 15, failed: true },
+			{ id: 'qg-compliance', name: 'Compliance', score: 10, maxScore: 15, failed: true, critical: true },
 			{ id: 'qg-resolution', name: 'Resolution', score: 20, maxScore: 20, failed: false },
 		]);
+		expect(normalised.failedCritical).toBe(true);
 	});
 
 	it('fails a kill question answered below its best value even without the failedKillQuestion flag', () => {
@@ -240,7 +245,7 @@ describe('normaliseEvaluation', () => {
 			// 5/10 = 50 % is not below 50.
 			{ id: 'qg-greeting', name: 'Greeting', score: 5, maxScore: 10, failed: false },
 			// 10/15 = 66.7 % passes a 50 % threshold; the disclosure (critical, 5 of 10) fails it.
-			{ id: 'qg-compliance', name: 'Compliance', score: 10, maxScore: 15, failed: true },
+			{ id: 'qg-compliance', name: 'Compliance', score: 10, maxScore: 15, failed: true, critical: true },
 			{ id: 'qg-resolution', name: 'Resolution', score: 16, maxScore: 20, failed: false },
 		]);
 		expect(normaliseEvaluation(CRITICAL, FORM, { criterionThresholdPct: 51 }).criteria[0].failed).toBe(true);
@@ -260,7 +265,7 @@ describe('normaliseEvaluation', () => {
 		expect(normaliseEvaluation(bare(104.5), undefined).totalScore).toBe(100);
 		expect(normaliseEvaluation(bare(-3), undefined).totalScore).toBe(0);
 		expect(normaliseEvaluation(bare(66.666666), undefined).totalScore).toBe(66.67);
-		expect(normaliseEvaluation({ id: 'e' }, undefined)).toEqual({ id: 'e', totalScore: 0, status: '', released: false, criteria: [] });
+		expect(normaliseEvaluation({ id: 'e' }, undefined)).toEqual({ id: 'e', totalScore: 0, status: '', released: false, criteria: [], failedCritical: false });
 		expect(() => normaliseEvaluation(CLEAN, FORM, { criterionThresholdPct: 120 })).toThrow('between 0 and 100; got 120');
 	});
 });
@@ -363,6 +368,10 @@ describe('queryEvaluations', () => {
 					{ id: 'qg-compliance', name: 'Compliance', score: 15, maxScore: 15, failed: false },
 					{ id: 'qg-resolution', name: 'Resolution', score: 20, maxScore: 20, failed: false },
 				],
+				revision: evaluations[59].changedDate ?? evaluations[59].releaseDate,
+				evaluatedAt: evaluations[59].submittedDate ?? evaluations[59].releaseDate,
+				failedCritical: false,
+				formName: FORM.name,
 			},
 			conversationId: 'conv-many-60',
 			agentId: 'agent-many',
@@ -526,7 +535,18 @@ describe('normaliseQualityEvent (v2.quality.evaluations)', () => {
 
 	it('normalises like a REST evaluation without criteria and reports the rescore', () => {
 		const evaluation = normaliseQualityEvent(body);
-		expect(normaliseEvaluation(evaluation, FORM)).toEqual({ id: 'eval-evt-1', totalScore: 82, status: 'FINISHED', released: true, criteria: [] });
+		expect(normaliseEvaluation(evaluation, FORM)).toEqual({
+			id: 'eval-evt-1',
+			totalScore: 82,
+			status: 'FINISHED',
+			released: true,
+			criteria: [],
+			revision: evaluation.changedDate ?? evaluation.releaseDate,
+			evaluatedAt: evaluation.submittedDate ?? evaluation.releaseDate,
+			failedCritical: false,
+			formName: FORM.name,
+		});
+		expect(evaluation.changedDate ?? evaluation.releaseDate).toMatch(/^\d{4}-/);
 		expect(trainingDecision(evaluation)).toEqual({ drivesTraining: true, rescore: true, retracted: false });
 	});
 

@@ -30,3 +30,9 @@ function safeBody(body: unknown): string {
 	const text = typeof body === 'string' ? body : JSON.stringify(body);
 	return text.slice(0, 1000);
 }
+
+/** Remote failures that survived the transport's retries: worth a dead letter and a replay (bad input is not). */
+export function isRemoteFailure(error: unknown): boolean {
+	const cause = (error as { cause?: unknown })?.cause;
+	return error instanceof HttpError || error instanceof TransportError || cause instanceof HttpError || cause instanceof TransportError;
+}

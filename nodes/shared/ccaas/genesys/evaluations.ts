@@ -339,6 +339,10 @@ export function normaliseEvaluation(
 		status: String(evaluation.status ?? '').toUpperCase(),
 		released: isReleased(evaluation),
 		criteria,
+		revision: evaluation.changedDate ?? evaluation.submittedDate ?? evaluation.releaseDate ?? evaluation.createdDate,
+		evaluatedAt: evaluation.submittedDate ?? evaluation.releaseDate ?? evaluation.changedDate,
+		failedCritical: Boolean(evaluation.answers?.anyFailedKillQuestions) || criteria.some((item) => item.critical),
+		formName: form?.name ?? evaluation.evaluationForm?.name,
 	};
 }
 
@@ -351,18 +355,19 @@ function criterion(
 	const maxScore = round2(Number(groupScore.maxTotalScore ?? 0));
 	const questions = new Map((group?.questions ?? []).map((question) => [question.id, question]));
 	let failed = false;
+	let critical = false;
 	if (!groupScore.markedNA) {
 		for (const questionScore of groupScore.questionScores ?? []) {
 			if (questionScore.markedNA) continue;
 			const question = questions.get(questionScore.questionId);
 			const best = bestAnswerValue(question);
 			const belowBest = best !== undefined && Number(questionScore.score ?? 0) < best;
-			if (questionScore.failedKillQuestion || (question?.isKill && belowBest)) failed = true;
-			if (question?.isCritical && belowBest) failed = true;
+			if (questionScore.failedKillQuestion || (question?.isKill && belowBest)) failed = critical = true;
+			if (question?.isCritical && belowBest) failed = critical = true;
 		}
 		if (maxScore > 0 && (score / maxScore) * 100 < thresholdPct) failed = true;
 	}
-	return { id: groupScore.questionGroupId, name: group?.name ?? groupScore.questionGroupId, score, maxScore, failed };
+	return { id: groupScore.questionGroupId, name: group?.name ?? groupScore.questionGroupId, score, maxScore, failed, ...(critical ? { critical } : {}) };
 }
 
 function bestAnswerValue(question: EvaluationQuestion | undefined): number | undefined {

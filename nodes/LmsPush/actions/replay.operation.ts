@@ -1,0 +1,43 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import type { StateStore } from '../../shared/state/types';
+
+export type ItemOperation = (this: IExecuteFunctions, i: number, json: IDataObject, state: StateStore) => Promise<INodeExecutionData | INodeExecutionData[]>;
+
+/**
+ * Re-sends dead letters of LMS Push. Every push is idempotent (deterministic ids, revision checks), so a
+ * replay of something that half-succeeded before changes nothing twice. Successes are marked replayed;
+ * failures stay pending for the next replay.
+ */
+export async function execute(
+	this: IExecuteFunctions,
+	state: StateStore,
+	operations: Record<string, ItemOperation>,
+): Promise<INodeExecutionData[]> {
+	const nodeName = (this.getNodeParameter('deadLetterNode', 0, '') as string) || undefined;
+	const limit = this.getNodeParameter('limit', 0, 100) as number;
+	const letters = (await state.listDeadLetters({ limit: Math.max(limit * 4, limit) }))
+		.filter((letter) => !nodeName || letter.node === nodeName)
+		.filter((letter) => {
+			const payload = letter.payload as { operation?: string } | null;
+			return typeof payload?.operation === 'string' && payload.operation in operations;
+		})
+		.slice(0, limit);
+	const out: INodeExecutionData[] = [];
+	for (const letter of letters) {
+		const { operation, item } = letter.payload as { operation: string; item: IDataObject };
+		try {
+			const produced = await operations[operation].call(this, 0, item, state);
+			await state.markDeadLetterReplayed(letter.id);
+			for (const entry of Array.isArray(produced) ? produced : [produced]) {
+				out.push({ json: { ...entry.json, replay: { deadLetterId: letter.id, operation, replayed: true } }, pairedItem: { item: 0 } });
+			}
+		} catch (error) {
+			out.push({
+				json: { ...item, replay: { deadLetterId: letter.id, operation, replayed: false, error: (error as Error).message } },
+				pairedItem: { item: 0 },
+			});
+		}
+	}
+	return out;
+}
