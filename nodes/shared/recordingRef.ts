@@ -73,6 +73,13 @@ export interface RecordingRef {
 		tags: string[];
 		visibility: 'private' | 'public';
 		remedialModuleIds: string[];
+		/** Course module of the interaction type (Taxonomy Map). */
+		moduleId?: string;
+		assignTo?: 'agent' | 'supervisor' | 'team' | 'none';
+		matchedRules?: Array<{ number: number; name?: string; condition: string }>;
+		mappedBy?: 'queue' | 'skill' | 'default';
+		unmapped?: string[];
+		unmappedCriteria?: string[];
 	};
 	lms?: {
 		target: string;
