@@ -73,5 +73,31 @@ export class CxStateStoreApi implements ICredentialType {
 			description: 'The package keeps its tables in this schema, apart from n8n’s own',
 			displayOptions: { show: { driver: ['postgres'] } },
 		},
+		{
+			displayName: 'SSL',
+			name: 'ssl',
+			type: 'options',
+			options: [
+				{ name: 'Disabled', value: 'disable' },
+				{
+					name: 'Required (Certificate Not Verified)',
+					value: 'require',
+					description: 'Encrypted, but any server certificate is accepted',
+				},
+				{ name: 'Required and Verified', value: 'verify-full' },
+			],
+			default: 'disable',
+			displayOptions: { show: { driver: ['postgres'] } },
+		},
+		{
+			displayName: 'CA Certificate',
+			name: 'sslCa',
+			type: 'string',
+			typeOptions: { rows: 4 },
+			default: '',
+			placeholder: '-----BEGIN CERTIFICATE-----',
+			description: 'PEM of the CA that signed the server certificate; empty uses the system’s trusted CAs',
+			displayOptions: { show: { driver: ['postgres'], ssl: ['verify-full'] } },
+		},
 	];
 }

@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-import * as ts from 'typescript';
 
 import {
 	cachedStateStorePaths,
@@ -13,30 +10,13 @@ import {
 	openStateStore,
 	SqliteStateStore,
 } from '../../nodes/shared/state';
-import type { RecordingRef } from '../../nodes/shared/recordingRef';
-
-const ref: Partial<RecordingRef> = {
-	source: 'genesys-cloud',
-	conversationId: 'conv-1',
-	recordingId: 'rec-1',
-	stateKey: 'genesys-cloud:conv-1:rec-1',
-	agent: { id: 'agent-7', name: 'Zoë Ångström' },
-	mediaType: 'screen',
-	startTime: '2025-03-01T10:00:00.000Z',
-	skills: ['billing', 'retention'],
-	platformFlags: { sensitiveData: false },
-};
-
-const recording = {
-	stateKey: 'genesys-cloud:conv-1:rec-1',
-	source: 'genesys-cloud',
-	conversationId: 'conv-1',
-	recordingId: 'rec-1',
-	stage: 'discovered' as const,
-	ref,
-};
+import { SQLITE_MIGRATIONS } from '../../nodes/shared/state/schema';
+import { spawnClaimWorker, type AssignmentResult } from '../support/claimWorker';
+import { describeStateStoreBehaviour, recording } from '../support/stateStoreSuite';
 
 let dir: string;
+let fileCounter = 0;
+let currentPath = '';
 const stores: SqliteStateStore[] = [];
 
 function openDirect(path = join(dir, 'state.sqlite')): SqliteStateStore {
@@ -55,262 +35,198 @@ afterEach(async () => {
 	await rm(dir, { recursive: true, force: true });
 });
 
+describeStateStoreBehaviour('SQLite', {
+	fresh: async () => {
+		currentPath = join(dir, `suite-${++fileCounter}.sqlite`);
+		return openDirect(currentPath);
+	},
+	// A second connection to the same file, as another n8n process would hold.
+	peer: async () => openDirect(currentPath),
+});
+
 describe('SQLite state store', () => {
 	it('applies migrations once and keeps data when reopened', async () => {
 		const path = join(dir, 'nested', 'deeper', 'state.sqlite');
 		const first = openDirect(path);
 		expect(existsSync(path)).toBe(true);
-		expect(first.appliedMigrations()).toEqual([1]);
+		expect(first.appliedMigrations()).toEqual([1, 2]);
 		await first.upsertRecording(recording);
 		await first.close();
 
 		const second = openDirect(path);
-		expect(second.appliedMigrations()).toEqual([1]);
+		expect(second.appliedMigrations()).toEqual([1, 2]);
 		expect((await second.getRecording(recording.stateKey))?.version).toBe(1);
 		await second.close();
 
 		const third = openDirect(path);
-		expect(third.appliedMigrations()).toEqual([1]);
+		expect(third.appliedMigrations()).toEqual([1, 2]);
 	});
 
 	it('applies a later migration to an existing file, in one transaction', async () => {
 		const path = join(dir, 'state.sqlite');
 		await openDirect(path).close();
 		const broken = {
-			version: 2,
+			version: 3,
 			name: 'fails halfway',
 			statements: ['CREATE TABLE half_done (id INTEGER)', 'THIS IS NOT SQL'],
 		};
-		const { SQLITE_MIGRATIONS } = await import('../../nodes/shared/state/schema');
-		expect(
-			() => new SqliteStateStore(path, { migrations: [...SQLITE_MIGRATIONS, broken] }),
-		).toThrow();
+		expect(() => new SqliteStateStore(path, { migrations: [...SQLITE_MIGRATIONS, broken] })).toThrow();
 		// The failed step left neither its table nor its version behind.
 		const store = new SqliteStateStore(path, {
 			migrations: [
 				...SQLITE_MIGRATIONS,
-				{ version: 2, name: 'works', statements: ['CREATE TABLE half_done (id INTEGER)'] },
+				{ version: 3, name: 'works', statements: ['CREATE TABLE half_done (id INTEGER)'] },
 			],
 		});
 		stores.push(store);
-		expect(store.appliedMigrations()).toEqual([1, 2]);
+		expect(store.appliedMigrations()).toEqual([1, 2, 3]);
 	});
 
-	it('upsert creates a row once and then returns the existing row unchanged', async () => {
-		const store = openDirect();
-		const created = await store.upsertRecording(recording);
-		expect(created).toMatchObject({
-			stateKey: recording.stateKey,
+	it('migration 2 upgrades a file written by migration 1 and keeps its rows usable', async () => {
+		const path = join(dir, 'state.sqlite');
+		const { DatabaseSync } = process.getBuiltinModule('node:sqlite') as typeof import('node:sqlite');
+		const old = new SqliteStateStore(path, { migrations: SQLITE_MIGRATIONS.slice(0, 1) });
+		expect(old.appliedMigrations()).toEqual([1]);
+		await old.close();
+		const raw = new DatabaseSync(path);
+		raw.exec(`INSERT INTO evaluations (evaluation_id, state_key, conversation_id, agent_id, payload_json, received_at)
+			VALUES ('ev-old', NULL, 'conv-1', 'agent-7', '{"totalScore":40}', '2025-03-01T00:00:00.000Z')`);
+		raw.exec(`INSERT INTO assignments (claim_key, agent_id, module_id, window_start, evaluation_id, status, created_at)
+			VALUES ('k-old', 'agent-7', 'module-a', '2025-03-01T00:00:00.000Z', 'ev-old', 'claimed', '2025-03-10T00:00:00.000Z')`);
+		raw.close();
+
+		const store = openDirect(path);
+		expect(store.appliedMigrations()).toEqual([1, 2]);
+		expect(await store.getEvaluation('ev-old')).toMatchObject({ revision: '', source: '', evaluatedAt: null });
+		// Any real revision is newer than the empty one of a row written before revisions existed.
+		expect((await store.putEvaluation({
+			evaluationId: 'ev-old',
 			source: 'genesys-cloud',
 			conversationId: 'conv-1',
-			recordingId: 'rec-1',
-			stage: 'discovered',
-			lmsAssetId: null,
-			version: 1,
+			revision: '2025-03-01T00:00:00Z',
+			payload: { totalScore: 45 },
+		})).applied).toBe(true);
+		expect(await store.getAssignment('k-old')).toMatchObject({
+			status: 'claimed',
+			updatedAt: '2025-03-10T00:00:00.000Z',
+			targetAssignmentId: null,
+			dueDate: null,
 		});
-		expect(created.ref).toEqual(ref);
-		expect(Number.isNaN(Date.parse(created.updatedAt))).toBe(false);
-
-		const again = await store.upsertRecording({
-			...recording,
-			stage: 'staged',
-			ref: { wrapupCode: 'x' },
+		// The old claim takes part in the window check.
+		const blocked = await store.claimAssignment({
+			claimKey: 'k-new',
+			agentId: 'agent-7',
+			moduleId: 'module-b',
+			agentWindowStart: '2025-03-05T00:00:00.000Z',
+			moduleCooldownStart: '2025-02-01T00:00:00.000Z',
+			now: '2025-03-11T00:00:00.000Z',
 		});
-		expect(again).toEqual(created);
-		expect(await store.getRecording('genesys-cloud:conv-1:missing')).toBeUndefined();
+		expect(blocked.outcome === 'recent_assignment' && blocked.blocking.claimKey).toBe('k-old');
 	});
 
-	it('compare-and-swap update applies once; a stale version is refused', async () => {
-		const store = openDirect();
-		const created = await store.upsertRecording(recording);
-
-		const staged = await store.updateRecording(recording.stateKey, created.version, {
-			stage: 'staged',
-			ref: { ...ref, durationSec: 42 },
-		});
-		expect(staged).toMatchObject({ stage: 'staged', version: 2, lmsAssetId: null });
-		expect(staged?.ref.durationSec).toBe(42);
-
-		const stale = await store.updateRecording(recording.stateKey, created.version, {
-			stage: 'failed',
-		});
-		expect(stale).toBeUndefined();
-		expect(await store.getRecording(recording.stateKey)).toEqual(staged);
-
-		// Fields left out of the patch keep their values; null clears the asset id.
-		const pushed = await store.updateRecording(recording.stateKey, 2, { lmsAssetId: 'asset-9' });
-		expect(pushed).toMatchObject({ stage: 'staged', lmsAssetId: 'asset-9', version: 3 });
-		expect(pushed?.ref).toEqual(staged?.ref);
-		const cleared = await store.updateRecording(recording.stateKey, 3, { lmsAssetId: null });
-		expect(cleared).toMatchObject({ lmsAssetId: null, version: 4 });
-
-		expect(
-			await store.updateRecording('genesys-cloud:none:none', 1, { stage: 'staged' }),
-		).toBeUndefined();
-	});
-
-	it('only one of two concurrent compare-and-swap updates from two connections wins', async () => {
+	it("a claim never slips past another connection's uncommitted claim", async () => {
 		const path = join(dir, 'state.sqlite');
-		const a = openDirect(path);
-		const b = openDirect(path);
-		await a.upsertRecording(recording);
-		const results = await Promise.all([
-			a.updateRecording(recording.stateKey, 1, { stage: 'staging' }),
-			b.updateRecording(recording.stateKey, 1, { stage: 'failed' }),
-		]);
-		expect(results.filter((row) => row !== undefined)).toHaveLength(1);
-		expect((await b.getRecording(recording.stateKey))?.version).toBe(2);
-	});
-
-	it('claims an idempotency key once', async () => {
-		const store = openDirect();
-		expect(await store.hasIdempotencyKey('lms:push:asset-1')).toBe(false);
-		expect(await store.claimIdempotencyKey('lms:push:asset-1', 'lms-push')).toBe(true);
-		expect(await store.claimIdempotencyKey('lms:push:asset-1', 'lms-push')).toBe(false);
-		expect(await store.claimIdempotencyKey('lms:push:asset-1', 'other-scope')).toBe(false);
-		expect(await store.hasIdempotencyKey('lms:push:asset-1')).toBe(true);
-	});
-
-	it('two stores on the same file racing for one claim: exactly one wins', async () => {
-		const path = join(dir, 'state.sqlite');
-		const a = openDirect(path);
-		const b = openDirect(path);
-		for (let round = 0; round < 50; round++) {
-			const key = `assign:agent-1:module-${round}:2025-W10`;
-			const [first, second] = await Promise.all([
-				a.claimIdempotencyKey(key, 'assign'),
-				b.claimIdempotencyKey(key, 'assign'),
-			]);
-			expect([first, second].filter(Boolean)).toHaveLength(1);
+		const store = openDirect(path);
+		const blockedStore = new SqliteStateStore(path, { busyTimeoutMs: 100 });
+		stores.push(blockedStore);
+		const { DatabaseSync } = process.getBuiltinModule('node:sqlite') as typeof import('node:sqlite');
+		const other = new DatabaseSync(path);
+		try {
+			other.exec('PRAGMA busy_timeout = 5000');
+			// Another writer holds the lock (as another process would) and inserts a claim it has not committed yet.
+			other.exec('BEGIN IMMEDIATE');
+			other.exec(`INSERT INTO assignments
+				(claim_key, agent_id, module_id, window_start, evaluation_id, status, created_at, updated_at)
+				VALUES ('k-other', 'agent-7', 'module-a', '2025-03-01T00:00:00.000Z', NULL, 'claimed',
+					'2025-03-10T00:00:00.000Z', '2025-03-10T00:00:00.000Z')`);
+			// While the other transaction is open, the claim cannot take the write lock and gives up after its
+			// busy timeout instead of deciding without seeing the other claim …
+			await expect(
+				blockedStore.claimAssignment({
+					claimKey: 'k-mine',
+					agentId: 'agent-7',
+					moduleId: 'module-b',
+					agentWindowStart: '2025-03-05T00:00:00.000Z',
+					moduleCooldownStart: '2025-02-01T00:00:00.000Z',
+					now: '2025-03-11T00:00:00.000Z',
+				}),
+			).rejects.toThrow(/locked|busy/i);
+			other.exec('COMMIT');
+			// … and once the other claim is committed it is seen: no second claim for the agent.
+			const after = await store.claimAssignment({
+				claimKey: 'k-mine',
+				agentId: 'agent-7',
+				moduleId: 'module-b',
+				agentWindowStart: '2025-03-05T00:00:00.000Z',
+				moduleCooldownStart: '2025-02-01T00:00:00.000Z',
+				now: '2025-03-11T00:00:00.000Z',
+			});
+			expect(after.outcome === 'recent_assignment' && after.blocking.claimKey).toBe('k-other');
+			expect(await store.getAssignment('k-mine')).toBeUndefined();
+		} finally {
+			if (other.isTransaction) other.exec('ROLLBACK');
+			other.close();
 		}
 	});
 
-	it('two processes racing for the same claims: each claim is won exactly once', async () => {
+	it('two processes racing for the same idempotency keys: each key is won exactly once', async () => {
 		const path = join(dir, 'state.sqlite');
-		const buildDir = join(dir, 'build');
-		await compileStateModules(buildDir);
-		const goFile = join(dir, 'go');
-		const claims = 2000;
-		// Both children spin until the same wall-clock instant so their claim loops overlap; the loser of each
-		// lock collision waits on busy_timeout instead of failing with SQLITE_BUSY.
-		const script = `
-			const { existsSync, readFileSync } = require('node:fs');
-			const { SqliteStateStore } = require(${JSON.stringify(join(buildDir, 'sqlite.js'))});
-			const store = new SqliteStateStore(${JSON.stringify(path)}, { busyTimeoutMs: 20000 });
-			process.stdout.write('ready\\n');
-			const timer = setInterval(async () => {
-				if (!existsSync(${JSON.stringify(goFile)})) return;
-				clearInterval(timer);
-				const startAt = Number(readFileSync(${JSON.stringify(goFile)}, 'utf8'));
-				while (Date.now() < startAt) {}
-				const won = [];
-				for (let i = 0; i < ${claims}; i++) {
-					if (await store.claimIdempotencyKey('claim-' + i, 'race')) won.push(i);
-				}
-				await store.close();
-				process.stdout.write(JSON.stringify(won) + '\\n');
-			}, 2);
-		`;
-		const children = [0, 1].map(() => runNode(script));
-		await Promise.all(children.map((child) => child.ready));
-		await writeFile(goFile, String(Date.now() + 100));
-		const outputs = await Promise.all(children.map((child) => child.done));
-		const won = outputs.map(
-			(output) => JSON.parse(output.trim().split('\n').pop() ?? '[]') as number[],
-		);
-		expect(won[0].length + won[1].length).toBe(claims);
-		expect(new Set([...won[0], ...won[1]]).size).toBe(claims);
-
-		const store = openDirect(path);
-		expect(await store.hasIdempotencyKey(`claim-${claims - 1}`)).toBe(true);
+		const keys = 2000;
+		const workers = [0, 1].map((worker) => spawnClaimWorker({ kind: 'idempotency', path, worker, keys }));
+		await Promise.all(workers.map((worker) => worker.ready));
+		const startAt = Date.now() + 150;
+		for (const worker of workers) worker.start(startAt);
+		const won = (await Promise.all(workers.map((worker) => worker.done))) as number[][];
+		expect(won[0].length + won[1].length).toBe(keys);
+		expect(new Set([...won[0], ...won[1]]).size).toBe(keys);
+		expect(await openDirect(path).hasIdempotencyKey(`claim-${keys - 1}`)).toBe(true);
 	}, 60000);
 
-	it('adds, lists and marks dead letters replayed', async () => {
-		const store = openDirect();
-		const first = await store.addDeadLetter({
-			stateKey: recording.stateKey,
-			node: 'LMS Push',
-			error: 'HTTP 503 from LMS',
-			payload: { attempt: 3, ref },
-		});
-		const second = await store.addDeadLetter({
-			node: 'Media Probe',
-			error: 'ffprobe exited 1',
-			payload: null,
-		});
-		const third = await store.addDeadLetter({
-			node: 'PII Scan',
-			error: 'timeout',
-			payload: ['a', 1],
-		});
-		expect(second).toBeGreaterThan(first);
-
-		const pending = await store.listDeadLetters();
-		expect(pending.map((entry) => entry.id)).toEqual([first, second, third]);
-		expect(pending[0]).toMatchObject({
-			id: first,
-			stateKey: recording.stateKey,
-			node: 'LMS Push',
-			error: 'HTTP 503 from LMS',
-			payload: { attempt: 3, ref },
-			replayedAt: null,
-		});
-		expect(pending[1]).toMatchObject({ stateKey: null, payload: null });
-
-		await store.markDeadLetterReplayed(second);
-		expect((await store.listDeadLetters()).map((entry) => entry.id)).toEqual([first, third]);
-		const all = await store.listDeadLetters({ includeReplayed: true });
-		expect(all.map((entry) => entry.id)).toEqual([first, second, third]);
-		expect(all[1].replayedAt).not.toBeNull();
-		expect((await store.listDeadLetters({ limit: 1 })).map((entry) => entry.id)).toEqual([first]);
-		await expect(store.markDeadLetterReplayed(9999)).rejects.toThrow(
-			'Dead letter 9999 does not exist',
+	it('separate processes racing assignment claims for the same agents: exactly one claimed per agent', async () => {
+		const path = join(dir, 'state.sqlite');
+		// Create the file first so the workers do not also race the initial migration.
+		await openDirect(path).close();
+		const agents = 40;
+		const claimsPerAgent = 2;
+		const now = '2025-03-10T12:00:00.000Z';
+		const workers = [0, 1, 2].map((worker) =>
+			spawnClaimWorker({ kind: 'assignments', path, worker, agents, claimsPerAgent, now }),
 		);
-	});
+		await Promise.all(workers.map((worker) => worker.ready));
+		const startAt = Date.now() + 150;
+		for (const worker of workers) worker.start(startAt);
+		const results = ((await Promise.all(workers.map((worker) => worker.done))) as AssignmentResult[][]).flat();
+		expect(results).toHaveLength(3 * agents * claimsPerAgent);
 
-	it('stores a dead letter whose payload is not plain JSON', async () => {
-		const store = openDirect();
-		const payload: Record<string, unknown> = { size: BigInt(10) ** BigInt(20) };
-		payload.self = payload;
-		const id = await store.addDeadLetter({ node: 'Stage', error: 'boom', payload });
-		const [entry] = await store.listDeadLetters();
-		expect(entry.id).toBe(id);
-		expect(entry.payload).toEqual({ size: '100000000000000000000', self: '[Circular]' });
-	});
-
-	it('round-trips JSON of refs and payloads', async () => {
-		const store = openDirect();
-		const rich: Partial<RecordingRef> = {
-			...ref,
-			object: {
-				bucket: 'b',
-				key: 'recordings/genesys-cloud/conv-1/rec-1/original.webm',
-				size: 123456789,
-				sha256: 'ab'.repeat(32),
-				contentType: 'video/webm',
-			},
-			pii: {
-				verdict: 'found',
-				findings: [{ type: 'card-number', atSec: 12.5, box: [1, 2, 3, 4], confidence: 0.97 }],
-			},
-			taxonomy: {
-				tags: ['"quoted"', 'emoji 🎧', 'line\nbreak'],
-				visibility: 'private',
-				remedialModuleIds: [],
-			},
-		};
-		await store.upsertRecording({ ...recording, ref: rich });
-		expect((await store.getRecording(recording.stateKey))?.ref).toEqual(rich);
-		const payload = { nested: { list: [1, 2.5, -3, null, true, 'ü'] }, empty: {} };
-		await store.addDeadLetter({ node: 'n', error: 'e', payload });
-		expect((await store.listDeadLetters())[0].payload).toEqual(payload);
-	});
+		const store = openDirect(path);
+		for (let agent = 0; agent < agents; agent++) {
+			const agentId = `agent-${agent}`;
+			const mine = results.filter((result) => result.agentId === agentId);
+			const claimed = mine.filter((result) => result.outcome === 'claimed');
+			expect(claimed).toHaveLength(1);
+			// Every other attempt was refused because of the winner, and nothing else reached the ledger.
+			for (const result of mine.filter((entry) => entry.outcome !== 'claimed')) {
+				expect(result).toMatchObject({ outcome: 'recent_assignment', blockingKey: claimed[0].claimKey });
+			}
+			const ledger = await store.listAssignmentsByAgent(agentId, '2025-01-01T00:00:00Z');
+			expect(ledger.map((claim) => claim.claimKey)).toEqual([claimed[0].claimKey]);
+		}
+	}, 90000);
 
 	it('a closed store refuses further calls', async () => {
 		const store = openDirect();
 		await store.close();
 		await store.close();
 		await expect(store.getRecording('x')).rejects.toThrow('is closed');
+		await expect(
+			store.claimAssignment({
+				claimKey: 'k',
+				agentId: 'a',
+				moduleId: 'm',
+				agentWindowStart: '2025-03-01T00:00:00Z',
+				moduleCooldownStart: '2025-03-01T00:00:00Z',
+			}),
+		).rejects.toThrow('is closed');
 	});
 });
 
@@ -337,56 +253,66 @@ describe('openStateStore', () => {
 		expect((await reopened.getRecording(recording.stateKey))?.version).toBe(1);
 	});
 
-	it('refuses the PostgreSQL driver clearly, without echoing the password', async () => {
-		const opening = openStateStore({ driver: 'postgres', host: 'db', password: 'hunter2-secret' });
-		await expect(opening).rejects.toThrow(/PostgreSQL state store is not implemented yet/);
+	it('hands out handles with every method of the store, refused once the handle is closed', async () => {
+		const handle = await openStateStore({ driver: 'sqlite', path: join(dir, 'handle.sqlite') });
+		const claim = await handle.claimAssignment({
+			claimKey: 'k1',
+			agentId: 'agent-7',
+			moduleId: 'module-a',
+			agentWindowStart: '2025-03-03T12:00:00Z',
+			moduleCooldownStart: '2025-02-08T12:00:00Z',
+			now: '2025-03-10T12:00:00Z',
+		});
+		expect(claim.outcome).toBe('claimed');
+		expect((await handle.updateAssignment('k1', { status: 'assigned', targetAssignmentId: 't-1' }))?.status).toBe(
+			'assigned',
+		);
+		expect((await handle.getAssignment('k1'))?.targetAssignmentId).toBe('t-1');
+		expect(await handle.listAssignmentsByAgent('agent-7', '2025-03-01T00:00:00Z')).toHaveLength(1);
+		const put = await handle.putEvaluation({
+			evaluationId: 'ev-1',
+			source: 'genesys-cloud',
+			conversationId: 'conv-1',
+			agentId: 'agent-7',
+			revision: '2025-03-10T12:00:00Z',
+			payload: { totalScore: 50 },
+		});
+		expect(put.applied).toBe(true);
+		await handle.linkEvaluation('ev-1', recording.stateKey);
+		expect((await handle.getEvaluation('ev-1'))?.stateKey).toBe(recording.stateKey);
+		expect(await handle.listEvaluationsByConversation('conv-1')).toHaveLength(1);
+		expect(await handle.listEvaluationsByAgent('agent-7', 5)).toHaveLength(1);
+		await handle.upsertRecording(recording);
+		expect(await handle.listRecordingsByConversation('conv-1')).toHaveLength(1);
+		const id = await handle.addDeadLetter({ node: 'n', error: 'e', payload: 1 });
+		expect((await handle.getDeadLetter(id))?.payload).toBe(1);
+
+		await handle.close();
+		await expect(handle.getAssignment('k1')).rejects.toThrow('closed');
+		await expect(handle.putEvaluation(put.stored as never)).rejects.toThrow('closed');
+	});
+
+	it('reports an unreachable PostgreSQL clearly, without echoing the password', async () => {
+		// Port 1 on loopback: nothing listens there, so the connection is refused at once.
+		const opening = openStateStore({
+			driver: 'postgres',
+			host: '127.0.0.1',
+			port: 1,
+			database: 'n8n',
+			user: 'n8n',
+			password: 'hunter2-secret',
+		});
+		await expect(opening).rejects.toThrow(/Could not open the PostgreSQL state store at 127\.0\.0\.1:1\/n8n/);
 		await expect(opening).rejects.not.toThrow(/hunter2/);
+	});
+
+	it('refuses an invalid PostgreSQL schema name before connecting', async () => {
+		await expect(
+			openStateStore({ driver: 'postgres', host: '127.0.0.1', port: 1, schema: 'x"; DROP TABLE y; --' }),
+		).rejects.toThrow(/Invalid PostgreSQL schema name/);
 	});
 
 	it('puts the default file in the n8n user folder', () => {
 		expect(defaultStatePath('/home/node')).toBe('/home/node/.n8n/cx-training/state.sqlite');
 	});
 });
-
-/** Transpiles the SQLite store so plain `node` child processes can load it. */
-async function compileStateModules(outDir: string): Promise<void> {
-	const { mkdir } = await import('node:fs/promises');
-	await mkdir(outDir, { recursive: true });
-	const sourceDir = join(__dirname, '..', '..', 'nodes', 'shared', 'state');
-	for (const name of ['sqlite', 'schema']) {
-		const source = await readFile(join(sourceDir, `${name}.ts`), 'utf8');
-		const output = ts.transpileModule(source, {
-			compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-		});
-		await writeFile(join(outDir, `${name}.js`), output.outputText);
-	}
-}
-
-function runNode(script: string): { ready: Promise<void>; done: Promise<string> } {
-	const child = spawn(process.execPath, ['--no-warnings', '-e', script], {
-		stdio: ['ignore', 'pipe', 'pipe'],
-	});
-	let stdout = '';
-	let stderr = '';
-	let signalReady: () => void = () => undefined;
-	const ready = new Promise<void>((resolve) => {
-		signalReady = resolve;
-	});
-	child.stdout.on('data', (chunk: Buffer) => {
-		stdout += chunk.toString();
-		if (stdout.includes('ready\n')) signalReady();
-	});
-	child.stderr.on('data', (chunk: Buffer) => {
-		stderr += chunk.toString();
-	});
-	const done = new Promise<string>((resolve, reject) => {
-		child.on('error', reject);
-		child.on('close', (code) => {
-			if (code === 0) resolve(stdout);
-			else reject(new Error(`child exited ${code}: ${stderr}`));
-		});
-	});
-	// A child that dies before "ready" must fail the test instead of hanging it.
-	done.catch(() => signalReady());
-	return { ready, done };
-}

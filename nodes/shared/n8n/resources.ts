@@ -14,14 +14,21 @@ type Context = IExecuteFunctions | IWebhookFunctions;
 export async function stateStoreFor(ctx: IExecuteFunctions): Promise<StateStore> {
 	const credentials = await optionalCredentials(ctx, 'cxStateStoreApi');
 	if (credentials?.driver === 'postgres') {
+		const ssl = credentials.ssl === 'require' || credentials.ssl === 'verify-full' ? credentials.ssl : undefined;
 		return await openStateStore({
 			driver: 'postgres',
-			host: String(credentials.host),
-			port: Number(credentials.port),
-			database: String(credentials.database),
-			user: String(credentials.user),
+			host: String(credentials.host || '127.0.0.1'),
+			port: Number(credentials.port) || 5432,
+			database: String(credentials.database || 'n8n'),
+			user: String(credentials.user || 'postgres'),
 			password: String(credentials.password ?? ''),
 			schema: String(credentials.schema || 'cx_training'),
+			ssl:
+				ssl === 'require'
+					? { rejectUnauthorized: false }
+					: ssl === 'verify-full'
+						? { rejectUnauthorized: true, ca: (credentials.sslCa as string | undefined) || undefined }
+						: false,
 		});
 	}
 	const path = (credentials?.sqlitePath as string | undefined) || defaultSqlitePath(ctx);

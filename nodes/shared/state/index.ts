@@ -1,11 +1,39 @@
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 
+import { PostgresStateStore, type PostgresSslOptions } from './postgres';
 import { SqliteStateStore } from './sqlite';
-import type { DeadLetter, RecordingRow, StateStore } from './types';
+import type {
+	AssignmentClaim,
+	AssignmentStatus,
+	ClaimOutcome,
+	ClaimRequest,
+	DeadLetter,
+	RecordingRow,
+	StateStore,
+	StoredEvaluation,
+} from './types';
 
-export type { DeadLetter, RecordingRow, RecordingStage, StateStore } from './types';
+export type {
+	AssignmentClaim,
+	AssignmentStatus,
+	ClaimOutcome,
+	ClaimRequest,
+	DeadLetter,
+	RecordingRow,
+	RecordingStage,
+	StateStore,
+	StoredEvaluation,
+} from './types';
 export { SqliteStateStore, type SqliteStateStoreOptions } from './sqlite';
-export { SQLITE_MIGRATIONS, type Migration } from './schema';
+export {
+	DEFAULT_POSTGRES_SCHEMA,
+	PostgresStateStore,
+	validatePostgresSchema,
+	type PostgresSslOptions,
+	type PostgresStateStoreOptions,
+} from './postgres';
+export { SQLITE_MIGRATIONS, postgresMigrations, type Migration } from './schema';
 
 export interface SqliteStateConfig {
 	driver: 'sqlite';
@@ -22,9 +50,12 @@ export interface PostgresStateConfig {
 	database?: string;
 	user?: string;
 	password?: string;
-	/** Own schema inside the database n8n already uses. */
+	/** Own schema inside the database n8n already uses; `cx_training` when absent. */
 	schema?: string;
-	ssl?: boolean;
+	/** true: TLS with a verified certificate; an object to relax verification or name the CA. */
+	ssl?: boolean | PostgresSslOptions;
+	/** Connections of this process's pool for this database (default 10). */
+	maxConnections?: number;
 }
 
 export type StateStoreConfig = SqliteStateConfig | PostgresStateConfig;
@@ -40,6 +71,8 @@ export function defaultStatePath(userFolder: string): string {
  * until closeAllStateStores().
  */
 const sqliteConnections = new Map<string, SqliteStateStore>();
+/** One pool per PostgreSQL configuration per process, keyed by a hash of the configuration (not kept in clear). */
+const postgresPools = new Map<string, Promise<PostgresStateStore>>();
 
 class SharedStateStoreHandle implements StateStore {
 	readonly driver: 'sqlite' | 'postgres';
@@ -98,6 +131,55 @@ class SharedStateStoreHandle implements StateStore {
 		return this.open().markDeadLetterReplayed(id);
 	}
 
+	async getDeadLetter(id: number): Promise<DeadLetter | undefined> {
+		return this.open().getDeadLetter(id);
+	}
+
+	async listRecordingsByConversation(conversationId: string): Promise<RecordingRow[]> {
+		return this.open().listRecordingsByConversation(conversationId);
+	}
+
+	async putEvaluation(
+		entry: Parameters<StateStore['putEvaluation']>[0],
+	): Promise<{ applied: boolean; stored: StoredEvaluation }> {
+		return this.open().putEvaluation(entry);
+	}
+
+	async getEvaluation(evaluationId: string): Promise<StoredEvaluation | undefined> {
+		return this.open().getEvaluation(evaluationId);
+	}
+
+	async listEvaluationsByConversation(conversationId: string): Promise<StoredEvaluation[]> {
+		return this.open().listEvaluationsByConversation(conversationId);
+	}
+
+	async listEvaluationsByAgent(agentId: string, limit: number): Promise<StoredEvaluation[]> {
+		return this.open().listEvaluationsByAgent(agentId, limit);
+	}
+
+	async linkEvaluation(evaluationId: string, stateKey: string): Promise<void> {
+		return this.open().linkEvaluation(evaluationId, stateKey);
+	}
+
+	async claimAssignment(request: ClaimRequest): Promise<ClaimOutcome> {
+		return this.open().claimAssignment(request);
+	}
+
+	async updateAssignment(
+		claimKey: string,
+		patch: { status: AssignmentStatus; targetAssignmentId?: string; dueDate?: string },
+	): Promise<AssignmentClaim | undefined> {
+		return this.open().updateAssignment(claimKey, patch);
+	}
+
+	async getAssignment(claimKey: string): Promise<AssignmentClaim | undefined> {
+		return this.open().getAssignment(claimKey);
+	}
+
+	async listAssignmentsByAgent(agentId: string, sinceIso: string): Promise<AssignmentClaim[]> {
+		return this.open().listAssignmentsByAgent(agentId, sinceIso);
+	}
+
 	async close(): Promise<void> {
 		this.released = true;
 	}
@@ -109,12 +191,13 @@ class SharedStateStoreHandle implements StateStore {
 	}
 }
 
-/** Opens the configured state store, reusing this process's connection to the same SQLite file. */
+/**
+ * Opens the configured state store, reusing this process's connection to the same SQLite file or its pool for
+ * the same PostgreSQL configuration.
+ */
 export async function openStateStore(config: StateStoreConfig): Promise<StateStore> {
 	if (config.driver === 'postgres') {
-		throw new Error(
-			'The PostgreSQL state store is not implemented yet; use the SQLite state store (driver "sqlite")',
-		);
+		return new SharedStateStoreHandle(await postgresPool(config));
 	}
 	if (config.driver !== 'sqlite') {
 		throw new Error(
@@ -140,9 +223,42 @@ export function cachedStateStorePaths(): string[] {
 		.map(([path]) => path);
 }
 
-/** Closes every connection openStateStore has cached in this process (tests, shutdown). */
+async function postgresPool(config: PostgresStateConfig): Promise<PostgresStateStore> {
+	const options = { ...config } as Omit<PostgresStateConfig, 'driver'> & { driver?: string };
+	delete options.driver;
+	const key = createHash('sha256').update(JSON.stringify(options)).digest('hex');
+	const cached = postgresPools.get(key);
+	if (cached) {
+		const store = await cached.catch(() => undefined);
+		if (store && !store.isClosed) return store;
+		if (postgresPools.get(key) === cached) postgresPools.delete(key);
+		return await postgresPool(config);
+	}
+	// Concurrent executions opening the same database share one pool and one migration run.
+	const opening = PostgresStateStore.open(options).catch((error: Error) => {
+		if (postgresPools.get(key) === opening) postgresPools.delete(key);
+		const where = options.connectionString
+			? 'the configured connection string'
+			: `${options.host ?? 'localhost'}:${options.port ?? 5432}/${options.database ?? ''}`;
+		throw new Error(`Could not open the PostgreSQL state store at ${where}: ${error.message}`, {
+			cause: error,
+		});
+	});
+	postgresPools.set(key, opening);
+	return await opening;
+}
+
+/** Closes every connection and pool openStateStore has cached in this process (tests, shutdown). */
 export async function closeAllStateStores(): Promise<void> {
 	const stores = [...sqliteConnections.values()];
 	sqliteConnections.clear();
-	await Promise.all(stores.map((store) => store.close()));
+	const pools = [...postgresPools.values()];
+	postgresPools.clear();
+	await Promise.all([
+		...stores.map((store) => store.close()),
+		...pools.map(async (opening) => {
+			const store = await opening.catch(() => undefined);
+			await store?.close();
+		}),
+	]);
 }

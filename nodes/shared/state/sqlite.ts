@@ -2,8 +2,28 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 
+import {
+	assertAssignmentStatus,
+	clampLimit,
+	LIVE_ASSIGNMENT_STATUSES,
+	normalizeClaimRequest,
+	normalizeEvaluation,
+	normalizeInstant,
+	nowIso,
+	toLenientJson,
+} from './common';
 import { MIGRATIONS_TABLE, SQLITE_MIGRATIONS, type Migration } from './schema';
-import type { DeadLetter, RecordingRow, RecordingStage, StateStore } from './types';
+import type {
+	AssignmentClaim,
+	AssignmentStatus,
+	ClaimOutcome,
+	ClaimRequest,
+	DeadLetter,
+	RecordingRow,
+	RecordingStage,
+	StateStore,
+	StoredEvaluation,
+} from './types';
 
 type SqliteModule = typeof import('node:sqlite');
 type Row = Record<string, unknown>;
@@ -16,8 +36,9 @@ export interface SqliteStateStoreOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-const DEFAULT_DEAD_LETTER_LIMIT = 100;
-const MAX_DEAD_LETTER_LIMIT = 10000;
+
+/** `status IN (…)` for the claim checks; the statuses are constants, never input. */
+const LIVE_STATUS_SQL = LIVE_ASSIGNMENT_STATUSES.map((status) => `'${status}'`).join(', ');
 
 /**
  * Loads `node:sqlite` only when a store is opened, so importing this module on a Node.js without it
@@ -42,22 +63,10 @@ function isFileBacked(path: string): boolean {
 	return path !== ':memory:' && path !== '' && !path.startsWith('file:');
 }
 
-function now(): string {
-	return new Date().toISOString();
-}
+const now = nowIso;
 
-/** JSON for payloads of unknown shape (dead letters): cycles and bigints must not turn a failure into a crash. */
-function toLenientJson(value: unknown): string {
-	const seen = new WeakSet<object>();
-	const json = JSON.stringify(value ?? null, (_key, item: unknown) => {
-		if (typeof item === 'bigint') return item.toString();
-		if (typeof item === 'object' && item !== null) {
-			if (seen.has(item)) return '[Circular]';
-			seen.add(item);
-		}
-		return item;
-	});
-	return json ?? 'null';
+function textOrNull(value: unknown): string | null {
+	return value === null || value === undefined ? null : String(value);
 }
 
 function parseJson(text: unknown): unknown {
@@ -90,13 +99,40 @@ function toDeadLetter(row: Row): DeadLetter {
 	};
 }
 
-function retryWhileBusy(timeoutMs: number, work: () => void): void {
+function toEvaluation(row: Row): StoredEvaluation {
+	return {
+		evaluationId: String(row.evaluation_id),
+		source: String(row.source),
+		conversationId: String(row.conversation_id),
+		agentId: textOrNull(row.agent_id),
+		stateKey: textOrNull(row.state_key),
+		revision: String(row.revision),
+		evaluatedAt: textOrNull(row.evaluated_at),
+		payload: parseJson(row.payload_json),
+		receivedAt: String(row.received_at),
+	};
+}
+
+function toAssignment(row: Row): AssignmentClaim {
+	return {
+		claimKey: String(row.claim_key),
+		agentId: String(row.agent_id),
+		moduleId: String(row.module_id),
+		evaluationId: textOrNull(row.evaluation_id),
+		status: String(row.status) as AssignmentStatus,
+		targetAssignmentId: textOrNull(row.target_assignment_id),
+		dueDate: textOrNull(row.due_date),
+		createdAt: String(row.created_at),
+		updatedAt: String(row.updated_at ?? row.created_at),
+	};
+}
+
+function retryWhileBusy<T>(timeoutMs: number, work: () => T): T {
 	const deadline = Date.now() + Math.max(timeoutMs, 1000);
 	const pause = new Int32Array(new SharedArrayBuffer(4));
 	for (let attempt = 1; ; attempt++) {
 		try {
-			work();
-			return;
+			return work();
 		} catch (error) {
 			const busy = (error as { errcode?: number }).errcode === 5 || /database is locked/.test((error as Error).message);
 			if (!busy || Date.now() >= deadline) throw error;
@@ -109,12 +145,15 @@ function retryWhileBusy(timeoutMs: number, work: () => void): void {
 /**
  * StateStore on an embedded SQLite file (DESIGN.md §3). Several n8n processes may open the same file: WAL lets
  * readers run beside one writer, busy_timeout makes writers queue instead of failing, and every claim is a
- * single INSERT … ON CONFLICT DO NOTHING so exactly one caller wins.
+ * single INSERT … ON CONFLICT DO NOTHING so exactly one caller wins. The assignment claim, whose check spans
+ * several rows, runs in a BEGIN IMMEDIATE transaction: the write lock is taken before the check, so no other
+ * connection or process can insert between the check and the insert.
  */
 export class SqliteStateStore implements StateStore {
 	readonly driver = 'sqlite' as const;
 	private readonly db: DatabaseSync;
 	private readonly statements = new Map<string, StatementSync>();
+	private readonly busyTimeoutMs: number;
 	private closed = false;
 
 	constructor(
@@ -124,11 +163,9 @@ export class SqliteStateStore implements StateStore {
 		const sqlite = loadSqlite();
 		if (isFileBacked(path)) mkdirSync(dirname(path), { recursive: true });
 		this.db = new sqlite.DatabaseSync(path);
+		const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS));
+		this.busyTimeoutMs = busyTimeoutMs;
 		try {
-			const busyTimeoutMs = Math.max(
-				0,
-				Math.floor(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS),
-			);
 			// busy_timeout first: switching to WAL itself needs a lock another process may hold.
 			this.db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
 			// Two processes opening a new file at once can still meet SQLITE_BUSY here (the switch to WAL and the
@@ -245,11 +282,7 @@ export class SqliteStateStore implements StateStore {
 	async listDeadLetters(
 		options: { includeReplayed?: boolean; limit?: number } = {},
 	): Promise<DeadLetter[]> {
-		const requested = Math.floor(options.limit ?? DEFAULT_DEAD_LETTER_LIMIT);
-		const limit = Math.min(
-			MAX_DEAD_LETTER_LIMIT,
-			Math.max(1, Number.isFinite(requested) ? requested : 1),
-		);
+		const limit = clampLimit(options.limit);
 		const sql = options.includeReplayed
 			? 'SELECT * FROM dead_letters ORDER BY id LIMIT ?'
 			: 'SELECT * FROM dead_letters WHERE replayed_at IS NULL ORDER BY id LIMIT ?';
@@ -264,6 +297,189 @@ export class SqliteStateStore implements StateStore {
 			id,
 		);
 		if (Number(result.changes) === 0) throw new Error(`Dead letter ${id} does not exist`);
+	}
+
+	async getDeadLetter(id: number): Promise<DeadLetter | undefined> {
+		const row = this.statement('SELECT * FROM dead_letters WHERE id = ?').get(id);
+		return row ? toDeadLetter(row) : undefined;
+	}
+
+	async listRecordingsByConversation(conversationId: string): Promise<RecordingRow[]> {
+		// rowid follows insertion order: the first recording of the conversation comes first.
+		return this.statement('SELECT * FROM recordings WHERE conversation_id = ? ORDER BY rowid')
+			.all(conversationId)
+			.map((row) => toRecordingRow(row));
+	}
+
+	async putEvaluation(entry: {
+		evaluationId: string;
+		source: string;
+		conversationId: string;
+		agentId?: string;
+		stateKey?: string;
+		revision: string;
+		evaluatedAt?: string;
+		payload: unknown;
+	}): Promise<{ applied: boolean; stored: StoredEvaluation }> {
+		const evaluation = normalizeEvaluation(entry);
+		// One statement decides and writes: the WHERE of the upsert is the revision check, so two connections
+		// delivering different revisions at once always leave the newest.
+		const written = this.statement(
+			`INSERT INTO evaluations
+				(evaluation_id, source, conversation_id, agent_id, state_key, revision, evaluated_at, payload_json, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (evaluation_id) DO UPDATE SET
+				source = excluded.source,
+				conversation_id = excluded.conversation_id,
+				agent_id = COALESCE(excluded.agent_id, evaluations.agent_id),
+				state_key = COALESCE(excluded.state_key, evaluations.state_key),
+				revision = excluded.revision,
+				evaluated_at = COALESCE(excluded.evaluated_at, evaluations.evaluated_at),
+				payload_json = excluded.payload_json,
+				received_at = excluded.received_at
+			WHERE excluded.revision > evaluations.revision
+			RETURNING *`,
+		).get(
+			evaluation.evaluationId,
+			evaluation.source,
+			evaluation.conversationId,
+			evaluation.agentId,
+			evaluation.stateKey,
+			evaluation.revision,
+			evaluation.evaluatedAt,
+			toLenientJson(entry.payload),
+			now(),
+		);
+		if (written) return { applied: true, stored: toEvaluation(written) };
+		const stored = await this.getEvaluation(evaluation.evaluationId);
+		if (!stored) throw new Error(`Evaluation ${evaluation.evaluationId} vanished from the state store`);
+		return { applied: false, stored };
+	}
+
+	async getEvaluation(evaluationId: string): Promise<StoredEvaluation | undefined> {
+		const row = this.statement('SELECT * FROM evaluations WHERE evaluation_id = ?').get(evaluationId);
+		return row ? toEvaluation(row) : undefined;
+	}
+
+	async listEvaluationsByConversation(conversationId: string): Promise<StoredEvaluation[]> {
+		return this.statement(
+			`SELECT * FROM evaluations WHERE conversation_id = ?
+			ORDER BY evaluated_at IS NULL, evaluated_at, evaluation_id`,
+		)
+			.all(conversationId)
+			.map((row) => toEvaluation(row));
+	}
+
+	async listEvaluationsByAgent(agentId: string, limit: number): Promise<StoredEvaluation[]> {
+		return this.statement(
+			`SELECT * FROM evaluations WHERE agent_id = ?
+			ORDER BY evaluated_at IS NULL, evaluated_at DESC, revision DESC, evaluation_id
+			LIMIT ?`,
+		)
+			.all(agentId, clampLimit(limit))
+			.map((row) => toEvaluation(row));
+	}
+
+	async linkEvaluation(evaluationId: string, stateKey: string): Promise<void> {
+		const result = this.statement('UPDATE evaluations SET state_key = ? WHERE evaluation_id = ?').run(
+			stateKey,
+			evaluationId,
+		);
+		if (Number(result.changes) === 0) throw new Error(`Evaluation ${evaluationId} does not exist`);
+	}
+
+	async claimAssignment(request: ClaimRequest): Promise<ClaimOutcome> {
+		const claim = normalizeClaimRequest(request);
+		// Synchronous from BEGIN to COMMIT: no other call on this connection can interleave, and BEGIN IMMEDIATE
+		// holds the database's write lock against every other connection and process until COMMIT.
+		return this.immediateTransaction((): ClaimOutcome => {
+			const existing = this.statement('SELECT * FROM assignments WHERE claim_key = ?').get(claim.claimKey);
+			if (existing && String(existing.status) !== 'failed') {
+				return { outcome: 'existing', claim: toAssignment(existing) };
+			}
+			const recent = this.statement(
+				`SELECT * FROM assignments
+				WHERE agent_id = ? AND status IN (${LIVE_STATUS_SQL}) AND created_at > ?
+				ORDER BY created_at DESC, id DESC LIMIT 1`,
+			).get(claim.agentId, claim.agentWindowStart);
+			if (recent) return { outcome: 'recent_assignment', blocking: toAssignment(recent) };
+			const cooling = this.statement(
+				`SELECT * FROM assignments
+				WHERE agent_id = ? AND module_id = ? AND status IN (${LIVE_STATUS_SQL}) AND created_at > ?
+				ORDER BY created_at DESC, id DESC LIMIT 1`,
+			).get(claim.agentId, claim.moduleId, claim.moduleCooldownStart);
+			if (cooling) return { outcome: 'cooldown', blocking: toAssignment(cooling) };
+
+			const row = existing
+				? this.statement(
+						`UPDATE assignments SET
+							status = ?, evaluation_id = COALESCE(?, evaluation_id), due_date = ?, window_start = ?,
+							target_assignment_id = NULL, created_at = ?, updated_at = ?
+						WHERE claim_key = ? AND status = 'failed'
+						RETURNING *`,
+					).get(
+						claim.status,
+						claim.evaluationId,
+						claim.dueDate,
+						claim.agentWindowStart,
+						claim.now,
+						claim.now,
+						claim.claimKey,
+					)
+				: this.statement(
+						`INSERT INTO assignments
+							(claim_key, agent_id, module_id, window_start, evaluation_id, status, target_assignment_id,
+							due_date, created_at, updated_at)
+						VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
+						ON CONFLICT (claim_key) DO NOTHING
+						RETURNING *`,
+					).get(
+						claim.claimKey,
+						claim.agentId,
+						claim.moduleId,
+						claim.agentWindowStart,
+						claim.evaluationId,
+						claim.status,
+						claim.dueDate,
+						claim.now,
+						claim.now,
+					);
+			// Inside the write lock the row cannot have changed since the check above.
+			if (!row) throw new Error(`Claim ${claim.claimKey} changed during its own transaction`);
+			return { outcome: 'claimed', claim: toAssignment(row) };
+		});
+	}
+
+	async updateAssignment(
+		claimKey: string,
+		patch: { status: AssignmentStatus; targetAssignmentId?: string; dueDate?: string },
+	): Promise<AssignmentClaim | undefined> {
+		const status = assertAssignmentStatus(patch.status);
+		const row = this.statement(
+			`UPDATE assignments SET
+				status = ?,
+				target_assignment_id = COALESCE(?, target_assignment_id),
+				due_date = COALESCE(?, due_date),
+				updated_at = ?
+			WHERE claim_key = ?
+			RETURNING *`,
+		).get(status, patch.targetAssignmentId ?? null, patch.dueDate ?? null, now(), claimKey);
+		return row ? toAssignment(row) : undefined;
+	}
+
+	async getAssignment(claimKey: string): Promise<AssignmentClaim | undefined> {
+		const row = this.statement('SELECT * FROM assignments WHERE claim_key = ?').get(claimKey);
+		return row ? toAssignment(row) : undefined;
+	}
+
+	async listAssignmentsByAgent(agentId: string, sinceIso: string): Promise<AssignmentClaim[]> {
+		const since = normalizeInstant(sinceIso, 'sinceIso');
+		return this.statement(
+			`SELECT * FROM assignments WHERE agent_id = ? AND created_at >= ?
+			ORDER BY created_at DESC, id DESC`,
+		)
+			.all(agentId, since)
+			.map((row) => toAssignment(row));
 	}
 
 	async close(): Promise<void> {
@@ -290,6 +506,25 @@ export class SqliteStateStore implements StateStore {
 			this.statements.set(sql, prepared);
 		}
 		return prepared;
+	}
+
+	/**
+	 * Runs `work` inside BEGIN IMMEDIATE … COMMIT. A lock the busy handler gave up on (SQLITE_BUSY) retries the
+	 * whole transaction, which is safe because a failed attempt rolled back everything it did.
+	 */
+	private immediateTransaction<T>(work: () => T): T {
+		this.assertOpen();
+		return retryWhileBusy(this.busyTimeoutMs, () => {
+			this.db.exec('BEGIN IMMEDIATE');
+			try {
+				const result = work();
+				this.db.exec('COMMIT');
+				return result;
+			} catch (error) {
+				if (this.db.isTransaction) this.db.exec('ROLLBACK');
+				throw error;
+			}
+		});
 	}
 
 	private migrate(migrations: readonly Migration[]): void {
