@@ -55,6 +55,8 @@ export interface GenesysSimulatorOptions {
 	port?: number;
 	orgId?: string;
 	orgName?: string;
+	/** Genesys Cloud Learning behaviour (modules and assignments are always served). */
+	learning?: LearningSimOptions;
 }
 
 export type RecordingFileState =
@@ -207,6 +209,8 @@ export interface GenesysSimulator {
 	/** A freshly signed media URL, as the recordings GET would return it. */
 	signMediaUrl(conversationId: string, recordingId: string, formatId?: string): string;
 	resetStats(): void;
+	/** Learning modules and assignments held by the simulator. */
+	readonly learning: GenesysLearningSimulator;
 }
 
 interface TokenState {
@@ -343,6 +347,368 @@ function parseRange(header: string | undefined, size: number): ByteRange {
 	return { start, end };
 }
 
+/* ------------------------------------------------------------------------------------------------------------
+ * Genesys Cloud Learning (`/api/v2/learning/…`): modules (create, get, list by externalIds, update, publish,
+ * delete) and assignments (create, get, list with userId/moduleId/interval/states, state changes set by a test).
+ * Shapes follow the SDK models (LearningModule, LearningAssignment, *DomainEntityListing).
+ * ---------------------------------------------------------------------------------------------------------- */
+
+export type SimLearningAssignmentState = 'Assigned' | 'InProgress' | 'Completed' | 'Deleted' | 'NotCompleted' | 'InvalidSchedule';
+
+export interface SimInformStep {
+	type: 'Url' | 'Content' | 'GenesysBuiltInCourse' | 'RichText' | 'Scorm';
+	name?: string;
+	value?: string;
+	sharingUri?: string;
+	contentType?: string;
+	order: number;
+	displayName?: string;
+	description?: string;
+}
+
+export interface SimLearningModule {
+	id: string;
+	name: string;
+	description?: string;
+	version: number;
+	externalId?: string;
+	source: 'UserCreated' | 'Custom';
+	type?: string;
+	isPublished: boolean;
+	isArchived: boolean;
+	completionTimeInDays: number;
+	informSteps: SimInformStep[];
+	excludedFromCatalog?: boolean;
+	lengthInMinutes?: number;
+	dateCreated: string;
+	dateModified: string;
+	selfUri: string;
+	/** Simulator bookkeeping: how often the module was published and updated. */
+	publishCount: number;
+	updateCount: number;
+}
+
+export interface SimLearningAssignment {
+	id: string;
+	state: SimLearningAssignmentState;
+	isOverdue: boolean;
+	dateRecommendedForCompletion: string;
+	dateCreated: string;
+	dateModified: string;
+	dateCompleted?: string;
+	module: { id: string; name: string; version: number; selfUri: string };
+	user: { id: string; selfUri: string };
+	version: number;
+	selfUri: string;
+}
+
+export interface GenesysLearningSimulator {
+	modules(): SimLearningModule[];
+	assignments(): SimLearningAssignment[];
+	/** Moves an assignment to another state, as the learner (or Genesys) would. */
+	setAssignmentState(assignmentId: string, state: SimLearningAssignmentState): void;
+	/** A published module created outside the pipeline (e.g. a remedial course). */
+	seedModule(module: Partial<SimLearningModule> & { name: string }): SimLearningModule;
+	/** Runs once just before the next module create is stored (e.g. a concurrent writer winning). */
+	beforeNextModuleCreate(hook: (body: Record<string, unknown>) => void): void;
+	readonly stats: { moduleCreates: number; moduleUpdates: number; publishes: number; assignmentCreates: number; lookups: number };
+}
+
+export interface LearningSimOptions {
+	/**
+	 * What a second module with an existing externalId gets. Genesys does not document it; `allow` (default) stores
+	 * a duplicate, `reject` answers 409, so clients can be tested against both.
+	 */
+	duplicateExternalId?: 'allow' | 'reject';
+}
+
+const INFORM_STEP_TYPES = ['Url', 'Content', 'GenesysBuiltInCourse', 'RichText', 'Scorm'];
+const LISTED_ASSIGNMENT_STATES: SimLearningAssignmentState[] = ['Assigned', 'InProgress', 'Completed', 'NotCompleted', 'InvalidSchedule'];
+
+function multiValued(query: URLSearchParams, name: string): string[] {
+	return query
+		.getAll(name)
+		.flatMap((value) => value.split(','))
+		.map((value) => value.trim())
+		.filter(Boolean);
+}
+
+function createLearningSimulator(now: () => number, options: LearningSimOptions) {
+	const modules = new Map<string, SimLearningModule>();
+	const assignments = new Map<string, SimLearningAssignment>();
+	const stats = { moduleCreates: 0, moduleUpdates: 0, publishes: 0, assignmentCreates: 0, lookups: 0 };
+	let createHook: ((body: Record<string, unknown>) => void) | undefined;
+	const iso = () => new Date(now()).toISOString();
+
+	function reply(request: SimApiRequest, status: number, body: unknown): true {
+		if (status === 204) sendEmpty(request.res, 204, request.headers);
+		else sendJson(request.res, status, body, request.headers);
+		return true;
+	}
+
+	function fail(request: SimApiRequest, status: number, code: string, message: string): true {
+		return reply(request, status, { message, code, status, contextId: request.contextId, details: [], errors: [] });
+	}
+
+	async function json(request: SimApiRequest): Promise<Record<string, unknown> | undefined> {
+		const text = (await readBody(request.req)).toString('utf8');
+		try {
+			const parsed: unknown = text ? JSON.parse(text) : {};
+			return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+		} catch {
+			return undefined;
+		}
+	}
+
+	/** Problems of a LearningModuleRequest (name, completionTimeInDays and each step's order are required). */
+	function moduleProblems(body: Record<string, unknown>): string[] {
+		const problems: string[] = [];
+		if (typeof body.name !== 'string' || !body.name.trim()) problems.push('name is required');
+		if (typeof body.completionTimeInDays !== 'number' || !Number.isInteger(body.completionTimeInDays) || body.completionTimeInDays < 1) {
+			problems.push('completionTimeInDays is required and must be a positive integer');
+		}
+		const steps = body.informSteps ?? [];
+		if (!Array.isArray(steps)) problems.push('informSteps must be a list');
+		else {
+			for (const [i, step] of (steps as Array<Record<string, unknown>>).entries()) {
+				if (!INFORM_STEP_TYPES.includes(String(step?.type))) problems.push(`informSteps[${i}].type is invalid`);
+				if (typeof step?.order !== 'number') problems.push(`informSteps[${i}].order is required`);
+				if (step?.type === 'Url' && (typeof step.value !== 'string' || !/^https?:\/\//.test(step.value))) problems.push(`informSteps[${i}].value must be a URL`);
+			}
+		}
+		return problems;
+	}
+
+	function moduleJson(module: SimLearningModule): Record<string, unknown> {
+		const { publishCount: _p, updateCount: _u, ...rest } = module;
+		return rest;
+	}
+
+	function assignmentJson(assignment: SimLearningAssignment): SimLearningAssignment {
+		const due = Date.parse(assignment.dateRecommendedForCompletion);
+		const open = assignment.state === 'Assigned' || assignment.state === 'InProgress';
+		return { ...assignment, isOverdue: open && due < now() };
+	}
+
+	function listing<T>(request: SimApiRequest, all: T[], path: string): true {
+		const pageSize = Math.min(100, Math.max(1, Number(request.url.searchParams.get('pageSize') ?? 25) || 25));
+		const pageNumber = Math.max(1, Number(request.url.searchParams.get('pageNumber') ?? 1) || 1);
+		const pageCount = Math.max(1, Math.ceil(all.length / pageSize));
+		const params = new URLSearchParams(request.url.searchParams);
+		const uri = (page: number) => {
+			params.set('pageNumber', String(page));
+			params.set('pageSize', String(pageSize));
+			return `${path}?${params.toString()}`;
+		};
+		return reply(request, 200, {
+			entities: all.slice((pageNumber - 1) * pageSize, pageNumber * pageSize),
+			pageSize,
+			pageNumber,
+			total: all.length,
+			pageCount,
+			firstUri: uri(1),
+			lastUri: uri(pageCount),
+			selfUri: uri(pageNumber),
+			...(pageNumber < pageCount ? { nextUri: uri(pageNumber + 1) } : {}),
+			...(pageNumber > 1 ? { previousUri: uri(pageNumber - 1) } : {}),
+		});
+	}
+
+	function storeModule(body: Record<string, unknown>, existing?: SimLearningModule): SimLearningModule {
+		const at = iso();
+		const id = existing?.id ?? randomUUID();
+		const module: SimLearningModule = {
+			id,
+			name: String(body.name),
+			description: typeof body.description === 'string' ? body.description : undefined,
+			version: (existing?.version ?? 0) + 1,
+			externalId: typeof body.externalId === 'string' ? body.externalId : existing?.externalId,
+			source: 'Custom',
+			type: typeof body.type === 'string' ? body.type : (existing?.type ?? 'Native'),
+			// An edit leaves a draft that needs publishing again (how Genesys versions edits is not documented).
+			isPublished: false,
+			isArchived: false,
+			completionTimeInDays: Number(body.completionTimeInDays),
+			informSteps: ((body.informSteps as SimInformStep[] | undefined) ?? []).map((step) => ({ ...step })),
+			excludedFromCatalog: typeof body.excludedFromCatalog === 'boolean' ? body.excludedFromCatalog : undefined,
+			lengthInMinutes: typeof body.lengthInMinutes === 'number' ? body.lengthInMinutes : undefined,
+			dateCreated: existing?.dateCreated ?? at,
+			dateModified: at,
+			selfUri: `/api/v2/learning/modules/${id}`,
+			publishCount: existing?.publishCount ?? 0,
+			updateCount: existing ? existing.updateCount + 1 : 0,
+		};
+		modules.set(id, module);
+		return module;
+	}
+
+	function parseInterval(value: string): { start: number; end: number } | undefined {
+		const [startText, endText, extra] = value.split('/');
+		if (!startText || !endText || extra !== undefined) return undefined;
+		const start = Date.parse(startText);
+		const end = Date.parse(endText);
+		if (Number.isNaN(start) || Number.isNaN(end) || end < start) return undefined;
+		// Milliseconds are truncated.
+		return { start: Math.floor(start / 1000) * 1000, end: Math.floor(end / 1000) * 1000 };
+	}
+
+	async function handle(request: SimApiRequest): Promise<boolean> {
+		const { req, segments } = request;
+		if (segments[0] !== 'learning') return false;
+		const method = (req.method ?? 'GET').toUpperCase();
+		const query = request.url.searchParams;
+		const notFound = () => fail(request, 404, 'not.found', 'The requested resource was not found.');
+		const bad = (message: string) => fail(request, 400, 'bad.request', message);
+
+		if (segments[1] === 'modules') {
+			const id = segments[2];
+			if (!id && method === 'GET') {
+				stats.lookups += 1;
+				const externalIds = multiValued(query, 'externalIds');
+				if (externalIds.length > 1) return bad('Only one external ID is allowed');
+				const archived = query.get('isArchived') === 'true';
+				const published = query.get('isPublished');
+				const all = [...modules.values()]
+					.filter((m) => m.isArchived === archived)
+					.filter((m) => externalIds.length === 0 || m.externalId === externalIds[0])
+					.filter((m) => !published || published === 'Any' || String(m.isPublished) === published.toLowerCase())
+					.sort((a, b) => a.name.localeCompare(b.name))
+					.map(moduleJson);
+				return listing(request, all, '/api/v2/learning/modules');
+			}
+			if (!id && method === 'POST') {
+				const body = await json(request);
+				if (!body) return bad('The request could not be understood by the server due to malformed syntax.');
+				const problems = moduleProblems(body);
+				if (problems.length) return bad(problems.join('; '));
+				const hook = createHook;
+				createHook = undefined;
+				hook?.(body);
+				if (options.duplicateExternalId === 'reject' && typeof body.externalId === 'string' && [...modules.values()].some((m) => m.externalId === body.externalId && !m.isArchived)) {
+					return fail(request, 409, 'learning.module.external.id.conflict', `A module with externalId ${body.externalId} already exists`);
+				}
+				stats.moduleCreates += 1;
+				return reply(request, 200, moduleJson(storeModule(body)));
+			}
+			const module = id ? modules.get(id) : undefined;
+			if (!module) return notFound();
+			if (segments.length === 3 && method === 'GET') return reply(request, 200, moduleJson(module));
+			if (segments.length === 3 && method === 'PUT') {
+				const body = await json(request);
+				if (!body) return bad('The request could not be understood by the server due to malformed syntax.');
+				const problems = moduleProblems(body);
+				if (problems.length) return bad(problems.join('; '));
+				stats.moduleUpdates += 1;
+				return reply(request, 200, moduleJson(storeModule(body, module)));
+			}
+			if (segments.length === 3 && method === 'DELETE') {
+				modules.delete(module.id);
+				return reply(request, 204, undefined);
+			}
+			if (segments.length === 4 && segments[3] === 'publish' && method === 'POST') {
+				const body = (await json(request)) ?? {};
+				stats.publishes += 1;
+				module.isPublished = true;
+				module.publishCount += 1;
+				module.dateModified = iso();
+				return reply(request, 200, { id: module.id, version: module.version, termsAndConditionsAccepted: body.termsAndConditionsAccepted === true, selfUri: module.selfUri });
+			}
+			return notFound();
+		}
+
+		if (segments[1] === 'assignments') {
+			const id = segments[2];
+			if (!id && method === 'GET') {
+				stats.lookups += 1;
+				const userIds = multiValued(query, 'userId');
+				if (userIds.length > 100) return bad('At most 100 user IDs can be queried');
+				const moduleId = query.get('moduleId');
+				const states = multiValued(query, 'states');
+				const intervalText = query.get('interval');
+				const interval = intervalText ? parseInterval(intervalText) : undefined;
+				if (intervalText && !interval) return bad('interval must be an ISO-8601 interval start/end');
+				if (interval && interval.end - interval.start > 366 * 86_400_000) return bad('A maximum of 1 year can be specified in the interval');
+				const all = [...assignments.values()]
+					.filter((a) => LISTED_ASSIGNMENT_STATES.includes(a.state))
+					.filter((a) => userIds.length === 0 || userIds.includes(a.user.id))
+					.filter((a) => !moduleId || a.module.id === moduleId)
+					.filter((a) => states.length === 0 || states.includes(a.state))
+					// The interval selects by due date (recommended completion date); its end is not inclusive.
+					.filter((a) => {
+						if (!interval) return true;
+						const due = Date.parse(a.dateRecommendedForCompletion);
+						return due >= interval.start && due < interval.end;
+					})
+					.sort((a, b) => b.dateRecommendedForCompletion.localeCompare(a.dateRecommendedForCompletion) || a.id.localeCompare(b.id))
+					.map(assignmentJson);
+				return listing(request, all, '/api/v2/learning/assignments');
+			}
+			if (!id && method === 'POST') {
+				const body = await json(request);
+				if (!body) return bad('The request could not be understood by the server due to malformed syntax.');
+				if (typeof body.moduleId !== 'string' || typeof body.userId !== 'string') return bad('moduleId and userId are required');
+				const module = modules.get(body.moduleId);
+				if (!module) return fail(request, 404, 'learning.module.not.found', 'The learning module was not found.');
+				if (!module.isPublished) return bad('The learning module is not published');
+				const recommended = typeof body.recommendedCompletionDate === 'string' ? Date.parse(body.recommendedCompletionDate) : now() + module.completionTimeInDays * 86_400_000;
+				if (Number.isNaN(recommended)) return bad('recommendedCompletionDate must be an ISO-8601 date-time');
+				const at = iso();
+				const assignmentId = randomUUID();
+				const assignment: SimLearningAssignment = {
+					id: assignmentId,
+					state: 'Assigned',
+					isOverdue: false,
+					dateRecommendedForCompletion: new Date(recommended).toISOString(),
+					dateCreated: at,
+					dateModified: at,
+					module: { id: module.id, name: module.name, version: module.version, selfUri: module.selfUri },
+					user: { id: body.userId, selfUri: `/api/v2/users/${body.userId}` },
+					version: 1,
+					selfUri: `/api/v2/learning/assignments/${assignmentId}`,
+				};
+				assignments.set(assignmentId, assignment);
+				stats.assignmentCreates += 1;
+				return reply(request, 200, assignmentJson(assignment));
+			}
+			const assignment = id ? assignments.get(id) : undefined;
+			if (!assignment || assignment.state === 'Deleted' || segments.length !== 3) return notFound();
+			if (method === 'GET') return reply(request, 200, assignmentJson(assignment));
+			if (method === 'DELETE') {
+				// Genesys refuses to delete an assignment that is under way (exact error code not documented).
+				if (assignment.state !== 'Assigned') return bad('Only an assignment in state Assigned can be deleted');
+				assignment.state = 'Deleted';
+				return reply(request, 204, undefined);
+			}
+			return notFound();
+		}
+		return false;
+	}
+
+	const api: GenesysLearningSimulator = {
+		modules: () => [...modules.values()],
+		assignments: () => [...assignments.values()],
+		setAssignmentState(assignmentId, state) {
+			const assignment = assignments.get(assignmentId);
+			if (!assignment) throw new Error(`No learning assignment ${assignmentId}`);
+			if (![...LISTED_ASSIGNMENT_STATES, 'Deleted'].includes(state)) throw new Error(`Unknown assignment state ${String(state)}`);
+			assignment.state = state;
+			assignment.version += 1;
+			assignment.dateModified = iso();
+			if (state === 'Completed') assignment.dateCompleted = iso();
+		},
+		seedModule(partial) {
+			const module = storeModule({ completionTimeInDays: 7, informSteps: [], ...partial });
+			Object.assign(module, { isPublished: true, publishCount: 1 }, partial.isPublished === false ? { isPublished: false } : {});
+			return module;
+		},
+		beforeNextModuleCreate(hook) {
+			createHook = hook;
+		},
+		stats,
+	};
+	return { handle, api };
+}
+
 export async function startGenesysSimulator(
 	options: GenesysSimulatorOptions = {},
 ): Promise<GenesysSimulator> {
@@ -369,6 +735,7 @@ export async function startGenesysSimulator(
 	const recordingStates = new WeakMap<SimRecording, RecordingState>();
 	// Further API families (quality, analytics, batch requests) plug in here; each answers the requests it owns.
 	const extensions: SimApiExtension[] = (options.extensions ?? []).map((create) => create({ conversations: () => [...conversations.values()].map((c) => c.conversation), now }));
+	const learning = createLearningSimulator(now, options.learning ?? {});
 	let faults: ActiveFault[] = [];
 	let stats = emptyStats();
 	const holds = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
@@ -740,6 +1107,10 @@ export async function startGenesysSimulator(
 		for (const extension of extensions) {
 			if (await extension({ req, res, url, segments, headers, contextId, now, stats })) return;
 		}
+		if (segments[0] === 'learning') {
+			if (!(await learning.handle({ req, res, url, segments, headers, contextId, now, stats }))) notFound();
+			return;
+		}
 		if (segments[0] === 'recording' && segments[1] === 'batchrequests') {
 			return handleBatch(req, res, headers, contextId, segments[2]);
 		}
@@ -1047,6 +1418,19 @@ export async function startGenesysSimulator(
 			faults = [];
 			return sendEmpty(res, 204);
 		}
+		if (req.method === 'GET' && path === '/__sim/learning') {
+			return sendJson(res, 200, { modules: learning.api.modules(), assignments: learning.api.assignments() });
+		}
+		const learningState = /^\/__sim\/learning\/assignments\/([^/]+)\/state$/.exec(path);
+		if (req.method === 'POST' && learningState) {
+			const { state } = (await readJson()) as { state?: SimLearningAssignmentState };
+			try {
+				learning.api.setAssignmentState(decodeURIComponent(learningState[1]), state ?? 'Assigned');
+			} catch (error) {
+				return sendJson(res, 404, { message: (error as Error).message });
+			}
+			return sendEmpty(res, 204);
+		}
 		if (req.method === 'POST' && path === '/__sim/advance') {
 			const { ms } = (await readJson()) as { ms?: number };
 			clockOffsetMs += Number(ms) || 0;
@@ -1273,5 +1657,6 @@ export async function startGenesysSimulator(
 		resetStats() {
 			stats = emptyStats();
 		},
+		learning: learning.api,
 	};
 }

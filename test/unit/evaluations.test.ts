@@ -307,6 +307,8 @@ describe('getEvaluation', () => {
 		expect(form?.questionGroups?.map((group) => group.name)).toEqual(['Greeting', 'Compliance', 'Resolution']);
 		expect(quality.stats).toMatchObject({ evaluationRequests: 1, formRequests: 0 });
 		expect(summariseEvaluation(evaluation, form, { criterionThresholdPct: 50 })).toEqual({
+			source: 'genesys-cloud',
+			agent: { id: AGENT.id, name: AGENT.name },
 			evaluation: normaliseEvaluation(CRITICAL, FORM, { criterionThresholdPct: 50 }),
 			conversationId: 'conv-1',
 			agentId: 'agent-a',
@@ -358,6 +360,9 @@ describe('queryEvaluations', () => {
 		}
 		expect(quality.stats.formRequests).toBe(1);
 		expect(summaries[59]).toEqual({
+			source: 'genesys-cloud',
+			// The query answers with the agent's id only (no expand).
+			agent: { id: 'agent-many' },
 			evaluation: {
 				id: 'eval-many-60',
 				totalScore: 100,

@@ -1,13 +1,47 @@
 import { createHash, randomUUID } from 'node:crypto';
 
+import { HttpClient } from '../../nodes/shared/transport/http';
+import { TokenBucket } from '../../nodes/shared/transport/rateLimit';
 import { main } from '../simulators/cli';
-import { startXapiLrs, type XapiLrsSimulator } from '../simulators/xapiLrs';
+import {
+	maxRequestsInWindow,
+	startXapiLrs,
+	type XapiLrsSimulator,
+	type XapiRandomFaults,
+} from '../simulators/xapiLrs';
 
 const AGENT = { account: { homePage: 'https://cc.example.com', name: 'agent-42' } };
 const OTHER_AGENT = { account: { homePage: 'https://cc.example.com', name: 'agent-7' } };
 const EXPERIENCED = 'http://adlnet.gov/expapi/verbs/experienced';
 const REGISTERED = 'http://adlnet.gov/expapi/verbs/registered';
 const RECORDING = 'https://cc.example.com/recordings/rec-123';
+const VOIDED = 'http://adlnet.gov/expapi/verbs/voided';
+const SIM_AUTH = `Basic ${Buffer.from('sim-key:sim-secret').toString('base64')}`;
+
+/** GET on a fresh simulator with its default credentials. */
+function simGet(sim: XapiLrsSimulator, path: string): Promise<Response> {
+	return fetch(new URL(path, sim.endpoint), {
+		headers: { Authorization: SIM_AUTH, 'X-Experience-API-Version': '1.0.3' },
+	});
+}
+
+/** Statuses (and Retry-After headers) of `count` sequential statement queries under random faults. */
+async function drawSequence(config: XapiRandomFaults, count: number): Promise<Array<[number, string | null]>> {
+	const sim = await startXapiLrs();
+	try {
+		sim.setRandomFaults(config);
+		const seen: Array<[number, string | null]> = [];
+		for (let i = 0; i < count; i++) {
+			const response = await simGet(sim, 'statements?limit=1');
+			await response.arrayBuffer();
+			seen.push([response.status, response.headers.get('retry-after')]);
+		}
+		expect(sim.requests.map((entry) => entry.status)).toEqual(seen.map(([status]) => status));
+		return seen;
+	} finally {
+		await sim.close();
+	}
+}
 
 function statement(overrides: Record<string, unknown> = {}): Record<string, unknown> {
 	return {
@@ -110,6 +144,119 @@ describe('xAPI LRS simulator', () => {
 			const ok = await postStatements(s);
 			expect(ok.status).toBe(200);
 			expect(lrs.requests.slice(-5).map((r) => r.status)).toEqual([429, 429, 503, 503, 200]);
+			expect(lrs.requests.slice(-5).map((r) => r.fault)).toEqual([
+				'scripted',
+				'scripted',
+				'scripted',
+				'scripted',
+				undefined,
+			]);
+		});
+
+		it('answers a seeded, reproducible share of requests with 429 and 500', async () => {
+			const config: XapiRandomFaults = { seed: 42, rate429: 0.25, rate500: 0.1 };
+			const first = await drawSequence(config, 300);
+			const statuses = first.map(([status]) => status);
+			const count = (status: number) => statuses.filter((s) => s === status).length;
+			expect(count(429) + count(500) + count(200)).toBe(300);
+			// 75 and 30 expected; a generous band still fails a generator that ignores the rates.
+			expect(count(429)).toBeGreaterThan(50);
+			expect(count(429)).toBeLessThan(100);
+			expect(count(500)).toBeGreaterThan(15);
+			expect(count(500)).toBeLessThan(50);
+			const replay = await drawSequence(config, 300);
+			expect(replay.map(([status]) => status)).toEqual(statuses);
+			const otherSeed = await drawSequence({ ...config, seed: 43 }, 300);
+			expect(otherSeed.map(([status]) => status)).not.toEqual(statuses);
+		});
+
+		it('sends Retry-After in seconds, as an HTTP date, or not at all', async () => {
+			const seconds = await drawSequence({ seed: 1, rate429: 1, retryAfter: 'seconds', retryAfterSec: 3 }, 5);
+			expect(seconds).toEqual(Array.from({ length: 5 }, () => [429, '3']));
+			const none = await drawSequence({ seed: 1, rate429: 1, retryAfter: 'none' }, 5);
+			expect(none).toEqual(Array.from({ length: 5 }, () => [429, null]));
+			const asked = Date.now();
+			const dates = await drawSequence({ seed: 1, rate429: 1, retryAfter: 'http-date', retryAfterSec: 4 }, 5);
+			for (const [status, header] of dates) {
+				expect(status).toBe(429);
+				expect(header).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+				// Rounded up to whole seconds: never earlier than the delay asked for.
+				expect(Date.parse(header!)).toBeGreaterThanOrEqual(asked + 4000 - 1000);
+				expect(Date.parse(header!)).toBeLessThanOrEqual(Date.now() + 5000);
+			}
+			const mixed = await drawSequence({ seed: 5, rate429: 1, retryAfterSec: 2 }, 40);
+			const kinds = new Set(
+				mixed.map(([, header]) => (header === null ? 'none' : /^\d+$/.test(header) ? 'seconds' : 'date')),
+			);
+			expect([...kinds].sort()).toEqual(['date', 'none', 'seconds']);
+		});
+
+		it('limits random faults to a path and method, and is controlled through /__sim', async () => {
+			const sim = await startXapiLrs();
+			const control = new URL('/__sim/random-faults', sim.endpoint);
+			try {
+				const bad = await fetch(control, { method: 'POST', body: JSON.stringify({ seed: 1, rate429: 0.8, rate500: 0.5 }) });
+				expect(bad.status).toBe(400);
+				const set = await fetch(control, {
+					method: 'POST',
+					body: JSON.stringify({ seed: 3, rate500: 1, path: '/activities/profile', method: 'GET' }),
+				});
+				expect(set.status).toBe(204);
+				expect((await simGet(sim, 'statements')).status).toBe(200);
+				const profile = await simGet(sim, `activities/profile?activityId=${encodeURIComponent(RECORDING)}&profileId=p`);
+				expect(profile.status).toBe(500);
+				expect(sim.requests.at(-1)).toMatchObject({ status: 500, fault: 'random' });
+				expect((await fetch(control, { method: 'DELETE' })).status).toBe(204);
+				const after = await simGet(sim, `activities/profile?activityId=${encodeURIComponent(RECORDING)}&profileId=p`);
+				expect(after.status).toBe(404);
+
+				const log = (await (await fetch(new URL('/__sim/requests', sim.endpoint))).json()) as Array<{ at: number }>;
+				expect(log).toHaveLength(3);
+				expect(log.every((entry, i) => typeof entry.at === 'number' && (i === 0 || entry.at >= log[i - 1].at))).toBe(true);
+				const rate = (await (await fetch(new URL('/__sim/max-rate?windowMs=60000', sim.endpoint))).json()) as { maxRequests: number };
+				expect(rate.maxRequests).toBe(3);
+			} finally {
+				await sim.close();
+			}
+		});
+
+		it('computes the peak request count of any sliding window', () => {
+			const at = (...times: number[]) => times.map((t) => ({ at: t }));
+			expect(maxRequestsInWindow([], 1000)).toBe(0);
+			expect(maxRequestsInWindow(at(0, 100, 200, 1000, 1050), 1000)).toBe(4);
+			// Not aligned to clock seconds: 4 requests straddle the 1000 ms boundary.
+			expect(maxRequestsInWindow(at(0, 900, 950, 1050, 1100, 2500), 1000)).toBe(4);
+			expect(maxRequestsInWindow(at(1050, 0, 950, 900, 1100), 250)).toBe(4);
+			expect(maxRequestsInWindow(at(0, 1000, 2000), 1000)).toBe(1);
+			expect(() => maxRequestsInWindow(at(0), 0)).toThrow('windowMs must be positive');
+		});
+
+		it('shows in the request log whether a client kept to its rate limit', async () => {
+			const sim = await startXapiLrs();
+			try {
+				const fire = (client: HttpClient) =>
+					Promise.all(
+						Array.from({ length: 12 }, () =>
+							client.request({
+								method: 'GET',
+								url: `${sim.endpoint}statements`,
+								headers: { authorization: SIM_AUTH, 'x-experience-api-version': '1.0.3' },
+							}),
+						),
+					);
+				// 1200 per minute = one every 50 ms after a burst of 2.
+				await fire(new HttpClient({ bucket: new TokenBucket(1200, 2) }));
+				const paced = maxRequestsInWindow(sim.requests, 200);
+				// At most the burst plus 200 ms worth of tokens (and one for a window edge).
+				expect(paced).toBeLessThanOrEqual(8);
+				const span = sim.requests.at(-1)!.at - sim.requests[0].at;
+				expect(span).toBeGreaterThanOrEqual(400);
+				sim.requests.length = 0;
+				await fire(new HttpClient());
+				expect(maxRequestsInWindow(sim.requests, 200)).toBeGreaterThan(paced);
+			} finally {
+				await sim.close();
+			}
 		});
 	});
 
@@ -349,6 +496,68 @@ describe('xAPI LRS simulator', () => {
 			expect(ids).toEqual([voidingId]);
 			expect(lrs.voidedStatementIds()).toContain(target);
 			expect(lrs.statements().some((s) => s.id === target)).toBe(true);
+		});
+
+		it('never voids a voiding statement', async () => {
+			const target = randomUUID();
+			expect((await postStatements(statement({ id: target }))).status).toBe(200);
+			const [firstVoid] = (await (
+				await postStatements({ actor: AGENT, verb: { id: VOIDED }, object: { objectType: 'StatementRef', id: target } })
+			).json()) as string[];
+			const second = await postStatements({
+				actor: AGENT,
+				verb: { id: VOIDED },
+				object: { objectType: 'StatementRef', id: firstVoid },
+			});
+			expect(second.status).toBe(200);
+			const [secondVoid] = (await second.json()) as string[];
+			expect((await call(`statements?statementId=${firstVoid}`)).status).toBe(200);
+			expect((await call(`statements?voidedStatementId=${firstVoid}`)).status).toBe(404);
+			expect((await call(`statements?statementId=${target}`)).status).toBe(404);
+			expect(lrs.voidedStatementIds()).toContain(target);
+			expect(lrs.voidedStatementIds()).not.toContain(firstVoid);
+			expect((await call(`statements?statementId=${secondVoid}`)).status).toBe(200);
+		});
+
+		it('applies since (exclusive) and until (inclusive) on stored, and drops a statement voided between pages', async () => {
+			const activity = `https://cc.example.com/recordings/${randomUUID()}`;
+			const ids: string[] = [];
+			for (let i = 0; i < 4; i++) {
+				const [id] = (await (await postStatements(statement({ object: { id: activity } }))).json()) as string[];
+				ids.push(id);
+			}
+			const stored = (id: string) => lrs.statements().find((s) => s.id === id)!.stored as string;
+			const query = async (params: string) => {
+				const response = await call(`statements?activity=${encodeURIComponent(activity)}&${params}`);
+				expect(response.status).toBe(200);
+				const consistent = response.headers.get('x-experience-api-consistent-through')!;
+				expect(Date.parse(consistent)).toBeGreaterThanOrEqual(Date.parse(stored(ids[3])));
+				return (await response.json()) as { statements: Array<{ id: string }>; more: string };
+			};
+			const until = await query(`until=${encodeURIComponent(stored(ids[1]))}`);
+			expect(until.statements.map((s) => s.id)).toEqual([ids[1], ids[0]]);
+			const window = await query(
+				`since=${encodeURIComponent(stored(ids[0]))}&until=${encodeURIComponent(stored(ids[2]))}&ascending=true`,
+			);
+			expect(window.statements.map((s) => s.id)).toEqual([ids[1], ids[2]]);
+			const byVerb = await query(`verb=${encodeURIComponent(REGISTERED)}`);
+			expect(byVerb).toEqual({ statements: [], more: '' });
+
+			const page1 = await query('limit=1');
+			expect(page1.statements.map((s) => s.id)).toEqual([ids[3]]);
+			// ids[2] would be next; voided now, it must not appear on the following page.
+			await postStatements({ actor: AGENT, verb: { id: VOIDED }, object: { objectType: 'StatementRef', id: ids[2] } });
+			const seen: string[] = [];
+			let more = page1.more;
+			while (more) {
+				const page = (await (await call(`${new URL(lrs.endpoint).origin}${more}`)).json()) as {
+					statements: Array<{ id: string }>;
+					more: string;
+				};
+				seen.push(...page.statements.map((s) => s.id));
+				more = page.more;
+			}
+			expect(seen).toEqual([ids[1], ids[0]]);
 		});
 
 		it('keeps the latest activity definition as the canonical one', async () => {

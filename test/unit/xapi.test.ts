@@ -283,6 +283,103 @@ describe('XapiClient against the LRS simulator', () => {
 	});
 });
 
+describe('XapiClient statement queries and voiding', () => {
+	const agentStatement = (id: string, verb = 'http://adlnet.gov/expapi/verbs/launched') => ({
+		id,
+		actor: { objectType: 'Agent', account: { homePage: OPTIONS.actorHomePage, name: 'agent-a' } },
+		verb: { id: verb, display: { 'en-US': 'launched' } },
+		object: { objectType: 'Activity' as const, id: `${IRI}/modules/m-1`, definition: { type: 'http://adlnet.gov/expapi/activities/module', name: { 'en-US': 'm-1' }, description: { 'en-US': 'm-1' }, extensions: {} } },
+	});
+
+	it('POSTs a batch, reports a conflicting id, and refuses an invalid batch without sending it', async () => {
+		const client = newClient();
+		const a = agentStatement(statementIdFor('batch', 'a'));
+		const b = agentStatement(statementIdFor('batch', 'b'));
+		expect(await client.postStatements([a, b])).toEqual({ ids: [a.id, b.id], conflict: false });
+		expect(await client.postStatements([a])).toEqual({ ids: [a.id], conflict: false });
+		const changed = { ...a, verb: { id: 'http://adlnet.gov/expapi/verbs/completed', display: { 'en-US': 'completed' } } };
+		expect(await client.postStatements([changed])).toEqual({ ids: [], conflict: true });
+		const requestsBefore = lrs.requests.length;
+		const error = await client.postStatements([a, { ...b, actor: { objectType: 'Agent' } }]).catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(InvalidStatementError);
+		expect((error as InvalidStatementError).problems).toEqual(['[1] statement.actor (NoIfiWarning)']);
+		expect(lrs.requests).toHaveLength(requestsBefore);
+		expect(lrs.statements()).toHaveLength(2);
+	});
+
+	it('reads a voided statement only through voidedStatementId', async () => {
+		const client = newClient();
+		const target = agentStatement(statementIdFor('void', 'target'));
+		await client.putStatement(target);
+		expect(await client.getVoidedStatement(target.id)).toBeUndefined();
+		await client.postStatements([
+			{ id: statementIdFor('void', 'voiding'), actor: target.actor, verb: { id: 'http://adlnet.gov/expapi/verbs/voided', display: { 'en-US': 'voided' } }, object: { objectType: 'StatementRef', id: target.id } },
+		]);
+		expect(await client.getStatement(target.id)).toBeUndefined();
+		expect((await client.getVoidedStatement(target.id))?.id).toBe(target.id);
+		expect(requestsTo('/statements', 'GET').map((entry) => entry.query)).toEqual([
+			`?voidedStatementId=${target.id}`,
+			`?statementId=${target.id}`,
+			`?voidedStatementId=${target.id}`,
+		]);
+	});
+
+	it('follows relative `more` links page by page and stops at the page budget', async () => {
+		await lrs.close();
+		lrs = await startXapiLrs({ maxLimit: 2 });
+		const client = newClient();
+		const ids = Array.from({ length: 5 }, (_v, i) => statementIdFor('paging', String(i)));
+		for (const id of ids) await client.putStatement(agentStatement(id));
+		const agent = { objectType: 'Agent', account: { homePage: OPTIONS.actorHomePage, name: 'agent-a' } };
+		const all = await client.queryStatements({ agent, activity: `${IRI}/modules/m-1`, ascending: true });
+		expect(all.statements.map((s) => s.id)).toEqual(ids);
+		expect(all).toMatchObject({ truncated: false, pages: 3 });
+		expect(Date.parse(all.consistentThrough!)).not.toBeNaN();
+		const gets = requestsTo('/statements', 'GET');
+		expect(new URLSearchParams(gets[0].query).get('agent')).toBe(JSON.stringify(agent));
+		expect(gets.slice(1).every((entry) => /^\?cursor=/.test(entry.query))).toBe(true);
+
+		const partial = await client.queryStatements({ verb: 'http://adlnet.gov/expapi/verbs/launched' }, { maxPages: 2 });
+		expect(partial).toMatchObject({ truncated: true, pages: 2 });
+		expect(partial.statements).toHaveLength(4);
+		const none = await client.queryStatements({ verb: 'http://adlnet.gov/expapi/verbs/completed' });
+		expect(none).toMatchObject({ statements: [], truncated: false, pages: 1 });
+	});
+
+	it('does not follow a `more` link to another origin', async () => {
+		const { createServer } = await import('node:http');
+		const server = createServer((_req, res) => {
+			res.writeHead(200, { 'content-type': 'application/json', 'x-experience-api-consistent-through': new Date().toISOString() });
+			res.end(JSON.stringify({ statements: [], more: 'http://127.0.0.2:9/xAPI/statements?cursor=x' }));
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const port = (server.address() as { port: number }).port;
+		try {
+			const client = new XapiClient({ endpoint: `http://127.0.0.1:${port}/xAPI/`, key: 'k', secret: 's', version: '1.0.3' }, new HttpClient({ retry: FAST }));
+			await expect(client.queryStatements({})).rejects.toThrow('The LRS returned a "more" link to another origin (http://127.0.0.2:9); not following it');
+		} finally {
+			server.closeAllConnections();
+			await new Promise((resolve) => server.close(resolve));
+		}
+	});
+
+	it('retries a 429 whose Retry-After is an HTTP date', async () => {
+		lrs.setRandomFaults({ seed: 1, rate429: 1, retryAfter: 'http-date', retryAfterSec: 1, method: 'GET' });
+		const client = newClient();
+		const pending = client.getStatement(statementIdFor('nope', 'x'));
+		// Stop the faults as soon as the first 429 went out: the retry is due a second or more later.
+		while (!lrs.requests.some((entry) => entry.status === 429)) await new Promise((resolve) => setTimeout(resolve, 5));
+		lrs.setRandomFaults(undefined);
+		expect(await pending).toBeUndefined();
+		// One 429, then the retry at the instant the date names (a client ignoring it would burn its attempts on 429s).
+		const [limited, retried] = requestsTo('/statements', 'GET');
+		expect(requestsTo('/statements', 'GET').map((entry) => entry.status)).toEqual([429, 404]);
+		expect(limited.retryAfter).toMatch(/GMT$/);
+		expect(retried.at).toBeGreaterThanOrEqual(Date.parse(limited.retryAfter!) - 5);
+		expect(retried.at - limited.at).toBeGreaterThanOrEqual(900);
+	});
+});
+
 describe('XapiLmsAdapter.pushPlaceholder', () => {
 	const adapterFor = () => new XapiLmsAdapter(newClient(), OPTIONS);
 

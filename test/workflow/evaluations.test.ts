@@ -112,9 +112,15 @@ const PASSED = {
 			{ id: 'qg-compliance', name: 'Compliance', score: 10, maxScore: 10, failed: false },
 			{ id: 'qg-resolution', name: 'Resolution', score: 10, maxScore: 10, failed: false },
 		],
+		revision: '2025-03-05T09:00:00.000Z',
+		evaluatedAt: '2025-03-05T09:00:00.000Z',
+		failedCritical: false,
+		formName: 'Support QA',
 	},
+	source: 'genesys-cloud',
 	conversationId: 'conv-wf-1',
 	agentId: 'agent-wf',
+	agent: { id: 'agent-wf' },
 	training: { drivesTraining: true, rescore: false, retracted: false },
 };
 
@@ -130,9 +136,15 @@ const FAILED = {
 			// 6 of 10 is below the default 70 % threshold.
 			{ id: 'qg-resolution', name: 'Resolution', score: 6, maxScore: 10, failed: true },
 		],
+		revision: '2025-03-05T09:00:00.000Z',
+		evaluatedAt: '2025-03-05T09:00:00.000Z',
+		failedCritical: false,
+		formName: 'Support QA',
 	},
+	source: 'genesys-cloud',
 	conversationId: 'conv-wf-1',
 	agentId: 'agent-wf',
+	agent: { id: 'agent-wf' },
 	training: { drivesTraining: true, rescore: true, retracted: false },
 };
 
@@ -198,6 +210,7 @@ describe('workflow: read Genesys Cloud quality evaluations (in-process n8n engin
 			score: 0,
 			maxScore: 10,
 			failed: true,
+			critical: true,
 		});
 		expect((output[3].evaluation as IDataObject).released).toBe(false);
 		expect((output[0].raw as IDataObject).id).toBe('eval-wf-pass');
@@ -220,7 +233,8 @@ describe('workflow: read Genesys Cloud quality evaluations (in-process n8n engin
 	it('gets one evaluation by conversation and evaluation id', async () => {
 		const result = await runWorkflow(workflow('conv-wf-1', { operation: 'get' }), { credentials });
 		expect(result.error).toBeUndefined();
-		expect(result.output('Evaluations')).toEqual([FAILED]);
+		// Get expands the agent, so its name comes along (the query answers with the id only).
+		expect(result.output('Evaluations')).toEqual([{ ...FAILED, agent: { id: 'agent-wf', name: 'Wren Agent' } }]);
 	});
 
 	it('names the field when the conversation id is not a safe id, without calling Genesys', async () => {

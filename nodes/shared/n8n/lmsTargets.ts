@@ -1,8 +1,12 @@
 import type { IExecuteFunctions, INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { GenesysClient } from '../ccaas/genesys/client';
+import { GenesysLearningAdapter } from '../lms/genesysLearning';
+import { RestLmsAdapter, type RestLmsCredentials } from '../lms/rest';
 import type { LmsAdapter } from '../lms/types';
 import { XapiClient, XapiLmsAdapter } from '../lms/xapi';
+import { genesysCredentials } from '../../GenesysCloud/transport';
 
 export type LmsTargetName = 'xapi' | 'genesysLearning' | 'rest';
 
@@ -73,10 +77,29 @@ const factories: Record<LmsTargetName, AdapterFactory> = {
 		);
 	},
 	async genesysLearning(ctx, i) {
-		throw new NodeOperationError(ctx.getNode(), 'The Genesys Cloud Learning target is not available in this build', { itemIndex: i });
+		const credentials = await ctx.getCredentials('genesysCloudApi', i);
+		return new GenesysLearningAdapter(new GenesysClient(genesysCredentials(credentials)));
 	},
 	async rest(ctx, i) {
-		throw new NodeOperationError(ctx.getNode(), 'The generic REST target is not available in this build', { itemIndex: i });
+		const credentials = await ctx.getCredentials('restLmsApi', i);
+		return RestLmsAdapter.fromCredentials(
+			{
+				baseUrl: String(credentials.baseUrl ?? ''),
+				authType: (credentials.authType as RestLmsCredentials['authType']) ?? 'bearer',
+				token: (credentials.token as string) || undefined,
+				headerName: (credentials.headerName as string) || undefined,
+				apiKey: (credentials.apiKey as string) || undefined,
+				username: (credentials.username as string) || undefined,
+				password: (credentials.password as string) || undefined,
+				requestsPerMinute: Number(credentials.requestsPerMinute) || undefined,
+				allowInsecureHttp: Boolean(credentials.allowInsecureHttp),
+				assetsPath: (credentials.assetsPath as string) || undefined,
+				assignmentsPath: (credentials.assignmentsPath as string) || undefined,
+				healthPath: (credentials.healthPath as string) || undefined,
+				updateMethod: credentials.updateMethod === 'PUT' ? 'PUT' : 'PATCH',
+			},
+			{},
+		);
 	},
 };
 

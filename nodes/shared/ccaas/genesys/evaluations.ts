@@ -411,10 +411,13 @@ export function drivesTraining(evaluation: EvaluationResponse, options: { includ
 	return trainingDecision(evaluation, options).drivesTraining;
 }
 
+/** The EvaluationItem of the evaluation half (recordingRef.ts), as the Genesys Cloud node outputs it. */
 export interface EvaluationSummary {
+	source: 'genesys-cloud';
 	evaluation: NormalisedEvaluation;
 	conversationId?: string;
 	agentId?: string;
+	agent?: { id: string; name?: string };
 	training: TrainingDecision;
 }
 
@@ -424,9 +427,11 @@ export function summariseEvaluation(
 	options: NormaliseOptions & { includeUnreleased?: boolean } = {},
 ): EvaluationSummary {
 	return {
+		source: 'genesys-cloud',
 		evaluation: normaliseEvaluation(evaluation, form, options),
 		conversationId: evaluation.conversation?.id,
 		agentId: evaluation.agent?.id,
+		...(evaluation.agent?.id ? { agent: { id: evaluation.agent.id, ...(evaluation.agent.name ? { name: evaluation.agent.name } : {}) } } : {}),
 		training: trainingDecision(evaluation, options),
 	};
 }

@@ -1,0 +1,242 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+import type { EvaluationForm, EvaluationResponse } from '../../nodes/shared/ccaas/genesys/evaluations';
+import {
+	N8nClient,
+	PROJECT_ROOT,
+	bindCredentials,
+	installPackage,
+	loadTemplate,
+	packPackage,
+	startN8n,
+	waitForWebhook,
+	webhookUrl,
+	type ExecutionSummary,
+	type N8nInstance,
+} from '../../scripts/lib/n8n';
+import { startGenesysSimulator, type GenesysSimulator } from '../simulators/genesysCloud';
+import { createQualitySimulator, type QualitySimulator } from '../simulators/genesysQuality';
+import { startXapiLrs, type XapiLrsSimulator, type XapiStatement } from '../simulators/xapiLrs';
+import { startPostgres, type PostgresCluster } from '../support/postgres';
+import { genesysCredentialData } from '../support/stack';
+
+/**
+ * The shipped evaluation template (Genesys evaluation → Get Evaluation → Taxonomy Map → LMS Update → Guarded
+ * Assign) in two real n8n processes that share one PostgreSQL state store, as two queue-mode workers do.
+ */
+jest.setTimeout(300000);
+
+const TEMPLATE = 'genesys-evaluation-to-lms-and-assign.json';
+const TRIGGER = 'n8n-nodes-cx-training.genesysRecordingTrigger';
+const SECRET = 'e2e-evaluation-secret-0123456789';
+const HEADER = 'X-CX-Webhook-Secret';
+const ASSIGNED_VERB = 'https://w3id.org/xapi/dod-isd/verbs/assigned';
+const BASE_PORT = 6000 + Math.floor(Math.random() * 100) * 4;
+
+const FORM: EvaluationForm = {
+	id: 'form-e2e',
+	name: 'Support QA',
+	questionGroups: [
+		{ id: 'qg-compliance', name: 'Compliance', questions: [{ id: 'q-verify', text: 'Verified the caller?', isKill: true, answerOptions: [{ id: 'y', value: 10 }, { id: 'n', value: 0 }] }] },
+		{ id: 'qg-empathy', name: 'Empathy', questions: [{ id: 'q-empathy', text: 'Showed empathy?', answerOptions: [{ id: 'y', value: 10 }, { id: 'p', value: 5 }, { id: 'n', value: 0 }] }] },
+	],
+};
+
+interface Worker {
+	n8n: N8nInstance;
+	client: N8nClient;
+	workflows: Record<string, { id: string; url: string }>;
+}
+
+let postgres: PostgresCluster;
+let genesys: GenesysSimulator;
+let quality: QualitySimulator;
+let lrs: XapiLrsSimulator;
+const workers: Worker[] = [];
+const workDir = join(PROJECT_ROOT, '.e2e', `loop-${process.pid}`);
+
+/** A released evaluation: compliance (a kill question) and empathy scores out of 10. */
+function seed(id: string, conversationId: string, agentId: string, compliance: number, empathy: number): EvaluationResponse {
+	const evaluation: EvaluationResponse = {
+		id,
+		conversation: { id: conversationId },
+		evaluationForm: { id: FORM.id, name: FORM.name },
+		agent: { id: agentId, name: `Agent ${agentId}` },
+		status: 'FINISHED',
+		answers: {
+			totalScore: ((compliance + empathy) / 20) * 100,
+			anyFailedKillQuestions: compliance < 10,
+			questionGroupScores: [
+				{ questionGroupId: 'qg-compliance', totalScore: compliance, maxTotalScore: 10, questionScores: [{ questionId: 'q-verify', score: compliance, failedKillQuestion: compliance < 10 }] },
+				{ questionGroupId: 'qg-empathy', totalScore: empathy, maxTotalScore: 10, questionScores: [{ questionId: 'q-empathy', score: empathy }] },
+			],
+		},
+		releaseDate: new Date().toISOString(),
+		changedDate: new Date().toISOString(),
+		neverRelease: false,
+	};
+	quality.seedEvaluation(evaluation);
+	return evaluation;
+}
+
+/** The v2.quality.evaluations notification Genesys sends through EventBridge (integer score, Pascal-case status). */
+async function notify(url: string, evaluation: EvaluationResponse): Promise<number> {
+	const body = {
+		'detail-type': 'v2.quality.evaluations',
+		detail: {
+			topicName: 'v2.quality.evaluations',
+			eventBody: {
+				id: evaluation.id,
+				conversationId: evaluation.conversation?.id,
+				agent: { id: evaluation.agent?.id },
+				evaluationFormId: FORM.id,
+				status: 'Finished',
+				totalScore: Math.round(Number(evaluation.answers?.totalScore)),
+				releaseDate: evaluation.releaseDate,
+			},
+		},
+	};
+	const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', [HEADER]: SECRET }, body: JSON.stringify(body) });
+	return response.status;
+}
+
+const assignmentsOf = (agentId: string): XapiStatement[] =>
+	lrs
+		.statements()
+		.filter((statement) => (statement.verb as { id: string }).id === ASSIGNED_VERB && JSON.stringify(statement.actor).includes(`"${agentId}"`))
+		.filter((statement) => !lrs.voidedStatementIds().includes(statement.id));
+
+function outputOf(execution: ExecutionSummary, node: string, output: number): Array<Record<string, unknown>> {
+	return (execution.data?.resultData.runData[node]?.[0]?.data?.main?.[output] ?? []).map((item) => item.json);
+}
+
+async function newestExecution(worker: Worker, workflow: string, count: number): Promise<ExecutionSummary> {
+	const list = await worker.client.waitForExecutions(worker.workflows[workflow].id, count, 120000);
+	return list[0];
+}
+
+async function startWorker(index: number, tarball: string): Promise<Worker> {
+	const userFolder = join(workDir, `n8n-${index}`);
+	installPackage(userFolder, tarball);
+	const n8n = await startN8n({ userFolder, port: BASE_PORT + index * 2 });
+	const client = new N8nClient(n8n.baseUrl);
+	await client.bootstrap();
+	const data: Record<string, Record<string, unknown>> = {
+		genesysWebhookAuthApi: { headerName: HEADER, secret: SECRET },
+		genesysCloudApi: genesysCredentialData(genesys),
+		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
+		cxStateStoreApi: { driver: 'postgres', host: postgres.host, port: postgres.port, database: postgres.database, user: postgres.user, password: '', schema: 'cx_training', ssl: 'disable' },
+	};
+	const ids: Record<string, { id: string; name: string }> = {};
+	for (const [type, values] of Object.entries(data)) ids[type] = { id: await client.createCredential(type, type, values), name: type };
+	const workflows: Worker['workflows'] = {};
+	const template = loadTemplate(TEMPLATE);
+	for (const variant of ['plain', 'approval'] as const) {
+		const copy = JSON.parse(JSON.stringify(template)) as typeof template;
+		const trigger = copy.nodes.find((node) => node.type === TRIGGER)!;
+		// Each workflow (and each instance) needs its own production webhook path.
+		trigger.webhookId = `${String(trigger.webhookId).slice(0, 24)}${String(index)}${variant === 'plain' ? '0' : '1'}${'0'.repeat(10)}`;
+		const waitNode = copy.nodes.find((node) => node.type === 'n8n-nodes-base.wait')!;
+		waitNode.webhookId = `${String(waitNode.webhookId).slice(0, 24)}${String(index)}${variant === 'plain' ? '0' : '1'}${'1'.repeat(10)}`;
+		if (variant === 'approval') copy.nodes.find((node) => node.name === 'Guarded Assign')!.parameters.requireApproval = true;
+		copy.name = `${template.name} (${variant})`;
+		const id = await client.createWorkflow(bindCredentials(copy, ids));
+		await client.activate(id);
+		const url = webhookUrl(n8n.baseUrl, copy, TRIGGER, 'genesys-recording');
+		await waitForWebhook(url);
+		workflows[variant] = { id, url };
+	}
+	return { n8n, client, workflows };
+}
+
+beforeAll(async () => {
+	rmSync(workDir, { recursive: true, force: true });
+	mkdirSync(workDir, { recursive: true });
+	postgres = await startPostgres();
+	quality = createQualitySimulator();
+	quality.seedForm(FORM);
+	genesys = await startGenesysSimulator({ extensions: [quality.extension] });
+	lrs = await startXapiLrs();
+	const tarball = packPackage(join(workDir, 'pack'));
+	// Two n8n processes, as two queue-mode workers: nothing shared but PostgreSQL and the LRS.
+	workers.push(await startWorker(0, tarball));
+	workers.push(await startWorker(1, tarball));
+});
+
+afterAll(async () => {
+	await Promise.allSettled(workers.map((worker) => worker.n8n.stop()));
+	await Promise.allSettled([genesys?.close(), lrs?.close(), postgres?.stop()]);
+	rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('end to end: Genesys evaluation → LMS update → Guarded Assign, in real n8n', () => {
+	it('a low score assigns the mapped module once, due on a weekday; a second low score that week is skipped as a recent assignment', async () => {
+		const [a] = workers;
+		expect(await notify(a.workflows.plain.url, seed('eval-low-1', 'conv-low-1', 'agent-low', 0, 10))).toBe(200);
+		const first = await newestExecution(a, 'plain', 1);
+		expect(first.status).toBe('success');
+		const [assigned] = outputOf(first, 'Guarded Assign', 0);
+		expect(assigned.assignment).toMatchObject({ moduleId: 'mod-compliance-101', agentId: 'agent-low', status: 'assigned', created: true });
+		const dueDate = (assigned.assignment as { dueDate: string }).dueDate;
+		expect([1, 2, 3, 4, 5]).toContain(new Date(`${dueDate}T12:00:00Z`).getUTCDay());
+		const statements = assignmentsOf('agent-low');
+		expect(statements).toHaveLength(1);
+		expect(JSON.stringify(statements[0].object)).toContain('/modules/mod-compliance-101');
+
+		expect(await notify(a.workflows.plain.url, seed('eval-low-2', 'conv-low-2', 'agent-low', 10, 0))).toBe(200);
+		const second = await newestExecution(a, 'plain', 2);
+		expect(outputOf(second, 'Guarded Assign', 0)).toHaveLength(0);
+		expect(outputOf(second, 'Guarded Assign', 1)[0].skipped).toMatchObject({ reason: 'recent_assignment' });
+		expect(assignmentsOf('agent-low')).toHaveLength(1);
+	});
+
+	it('two simultaneous low scores for one agent on two workers assign exactly once', async () => {
+		const [a, b] = workers;
+		const one = seed('eval-race-a', 'conv-race-a', 'agent-race', 0, 5);
+		const two = seed('eval-race-b', 'conv-race-b', 'agent-race', 0, 0);
+		const before = [(await a.client.executions(a.workflows.plain.id, 50)).length, (await b.client.executions(b.workflows.plain.id, 50)).length];
+		expect(await Promise.all([notify(a.workflows.plain.url, one), notify(b.workflows.plain.url, two)])).toEqual([200, 200]);
+		const [onA, onB] = await Promise.all([newestExecution(a, 'plain', before[0] + 1), newestExecution(b, 'plain', before[1] + 1)]);
+		const outcomes = [onA, onB].map((execution) => ({
+			assigned: outputOf(execution, 'Guarded Assign', 0).length,
+			skipped: outputOf(execution, 'Guarded Assign', 1).map((item) => (item.skipped as { reason: string }).reason),
+		}));
+		expect(outcomes.map((outcome) => outcome.assigned).sort()).toEqual([0, 1]);
+		expect(outcomes.flatMap((outcome) => outcome.skipped)).toEqual(['recent_assignment']);
+		expect(assignmentsOf('agent-race')).toHaveLength(1);
+	});
+
+	it('the approval path holds the assignment at the Wait node and assigns once when the approver answers', async () => {
+		const [a] = workers;
+		expect(await notify(a.workflows.approval.url, seed('eval-ap', 'conv-ap', 'agent-ap', 0, 10))).toBe(200);
+		let waiting: ExecutionSummary | undefined;
+		for (let attempt = 0; attempt < 300 && !waiting; attempt++) {
+			waiting = (await a.client.executions(a.workflows.approval.id, 5)).find((execution) => execution.status === 'waiting');
+			if (!waiting) await delay(200);
+		}
+		expect(waiting).toBeDefined();
+		expect(outputOf(waiting!, 'Guarded Assign', 2)[0].assignment).toMatchObject({ status: 'approval_pending', moduleId: 'mod-compliance-101' });
+		expect(assignmentsOf('agent-ap')).toHaveLength(0);
+
+		// The approver receives the signed resume URL the template puts on the item (n8n signs waiting webhooks).
+		const approvalUrl = String(outputOf(waiting!, 'Approval Request', 0)[0].approvalUrl);
+		expect(approvalUrl).toContain(`/webhook-waiting/${waiting!.id}`);
+		const resumed = await fetch(approvalUrl, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ approved: true }),
+		});
+		expect(resumed.status).toBe(200);
+		let done: ExecutionSummary | undefined;
+		for (let attempt = 0; attempt < 300; attempt++) {
+			done = (await a.client.executions(a.workflows.approval.id, 5)).find((execution) => execution.id === waiting!.id);
+			if (done?.status === 'success') break;
+			await delay(200);
+		}
+		expect(done?.status).toBe('success');
+		expect(outputOf(done!, 'Complete Approved Assignment', 0)[0].assignment).toMatchObject({ status: 'assigned', created: true, moduleId: 'mod-compliance-101' });
+		expect(assignmentsOf('agent-ap')).toHaveLength(1);
+	});
+});
