@@ -34,10 +34,11 @@ export default [
 		},
 	},
 	{
-		files: ['nodes/GenesysRecordingTrigger/**/*.ts'],
+		files: ['nodes/GenesysRecordingTrigger/**/*.ts', 'nodes/NiceEvaluationWebhookTrigger/**/*.ts'],
 		rules: {
-			// Nothing is registered on the vendor's side from n8n: events reach this URL through an EventBridge API
-			// destination or a Process Automation data action that the Genesys admin configures.
+			// Nothing is registered on the vendor's side from n8n: Genesys events reach this URL through an EventBridge
+			// API destination or a Process Automation data action that the Genesys admin configures; NICE CXone has no
+			// evaluation webhook at all, so tenants forward evaluations themselves.
 			'@n8n/community-nodes/webhook-lifecycle-complete': 'off',
 		},
 	},

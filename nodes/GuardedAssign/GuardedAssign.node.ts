@@ -13,7 +13,7 @@ import { DEFAULT_MODULES, policyProblems, type AssignPolicy } from '../shared/as
 import { evaluationItemProblems } from '../shared/lms/refValidation';
 import { credentialTest } from '../shared/n8n/credentialTests';
 import { isRemoteFailure, toNodeError } from '../shared/n8n/errors';
-import { lmsAdapterFor, lmsTargetCredentials, lmsTargetProperty, xapiActorProperties } from '../shared/n8n/lmsTargets';
+import { lmsAdapterFor, lmsTargetProperty, xapiActorProperties } from '../shared/n8n/lmsTargets';
 import { stateStoreFor } from '../shared/n8n/resources';
 import type { EvaluationItem } from '../shared/recordingRef';
 import type { StateStore } from '../shared/state/types';
@@ -38,7 +38,12 @@ export class GuardedAssign implements INodeType {
 			{ type: NodeConnectionTypes.Main, displayName: 'Approval Needed' },
 		],
 		usableAsTool: true,
-		credentials: [...lmsTargetCredentials, { name: 'cxStateStoreApi', required: false, testedBy: 'cxStateStoreTest' }],
+		credentials: [
+			{ name: 'xapiLrsApi', required: true, displayOptions: { show: { target: ['xapi'] } } },
+			{ name: 'genesysCloudApi', required: true, displayOptions: { show: { target: ['genesysLearning'] } } },
+			{ name: 'restLmsApi', required: true, displayOptions: { show: { target: ['rest'] } } },
+			{ name: 'cxStateStoreApi', required: false, testedBy: 'cxStateStoreTest' },
+		],
 		properties: [
 			lmsTargetProperty,
 			{
@@ -159,9 +164,9 @@ export class GuardedAssign implements INodeType {
 			{
 				displayName: 'Approved',
 				name: 'approved',
-				type: 'boolean',
-				default: '={{ $json.data?.approved ?? $json.approved }}',
-				description: 'Whether the approver agreed; send-and-wait approvals answer data.approved',
+				type: 'string',
+				default: '={{ $json.data?.approved ?? $json.body?.approved ?? $json.approved }}',
+				description: 'Whether the approver agreed (true or false). Send-and-wait approvals answer data.approved; a Wait node resumed by webhook gives body.approved.',
 				displayOptions: { show: { mode: ['completeApproval'] } },
 			},
 			{
@@ -237,7 +242,8 @@ export class GuardedAssign implements INodeType {
 					if (typeof claimKey !== 'string' || !claimKey) {
 						throw new NodeOperationError(this.getNode(), 'Claim Key is empty', { itemIndex: i, description: 'Connect this node after the Approval Needed output (directly or through a Wait node) so $json.assignment.claimKey is set.' });
 					}
-					const approved = this.getNodeParameter('approved', i) as unknown;
+					const raw = this.getNodeParameter('approved', i) as unknown;
+					const approved = raw === 'true' ? true : raw === 'false' ? false : raw;
 					if (typeof approved !== 'boolean') {
 						throw new NodeOperationError(this.getNode(), `Approved must be true or false; got ${JSON.stringify(approved) ?? 'nothing'}`, { itemIndex: i, description: 'Field: Approved' });
 					}

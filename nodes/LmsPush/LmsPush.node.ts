@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { credentialTest } from '../shared/n8n/credentialTests';
-import { lmsTargetCredentials, lmsTargetProperty, xapiActorProperties } from '../shared/n8n/lmsTargets';
+import { lmsTargetProperty, xapiActorProperties } from '../shared/n8n/lmsTargets';
 import { router } from './actions/router';
 
 export class LmsPush implements INodeType {
@@ -20,7 +20,9 @@ export class LmsPush implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		usableAsTool: true,
 		credentials: [
-			...lmsTargetCredentials,
+			{ name: 'xapiLrsApi', required: true, displayOptions: { show: { target: ['xapi'] } } },
+			{ name: 'genesysCloudApi', required: true, displayOptions: { show: { target: ['genesysLearning'] } } },
+			{ name: 'restLmsApi', required: true, displayOptions: { show: { target: ['rest'] } } },
 			{ name: 'cxObjectStoreApi', required: false, testedBy: 'cxObjectStoreTest' },
 			{ name: 'cxStateStoreApi', required: false, testedBy: 'cxStateStoreTest' },
 		],
@@ -84,7 +86,7 @@ export class LmsPush implements INodeType {
 				name: 'limit',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 100,
+				default: 50,
 				description: 'Max number of results to return',
 				displayOptions: { show: { operation: ['replayDeadLetters'] } },
 			},

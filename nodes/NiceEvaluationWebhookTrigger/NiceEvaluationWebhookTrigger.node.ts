@@ -25,7 +25,7 @@ export class NiceEvaluationWebhookTrigger implements INodeType {
 		documentationUrl: 'https://github.com/cx-training/n8n-nodes-cx-training#nice-evaluation-webhook-trigger',
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'niceWebhookAuthApi', required: true, displayOptions: { show: { authentication: ['sharedSecret'] } } }],
+		credentials: [{ name: 'niceWebhookAuthApi', required: true, testedBy: 'genesysWebhookSecretTest', displayOptions: { show: { authentication: ['sharedSecret'] } } }],
 		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', responseData: '', path: 'nice-evaluation' }],
 		properties: [
 			{

@@ -37,12 +37,66 @@ export interface XapiFault {
 	drop?: boolean;
 }
 
+/**
+ * Probabilistic faults: every matching request draws from a PRNG seeded with `seed`, so a run is
+ * reproducible. A fraction `rate429` is answered 429 and a further fraction `rate500` 500.
+ */
+export interface XapiRandomFaults {
+	seed: number;
+	rate429?: number;
+	rate500?: number;
+	/**
+	 * How a 429 says when to retry: `Retry-After` in seconds, no header, an HTTP date, or (default) a seeded
+	 * mix of the three.
+	 */
+	retryAfter?: 'seconds' | 'none' | 'http-date' | 'mixed';
+	/** Delay the header asks for (default 1 s). */
+	retryAfterSec?: number;
+	/** Only requests to this path (same patterns as XapiFault.path); all requests when absent. */
+	path?: string | RegExp;
+	method?: string;
+}
+
 export interface XapiRequestLogEntry {
 	method: string;
 	path: string;
 	query: string;
 	/** 0 when the connection was dropped. */
 	status: number;
+	/** When the request arrived (epoch ms). */
+	at: number;
+	/** Set when a fault (scripted or random) produced the answer. */
+	fault?: 'scripted' | 'random';
+	/** The Retry-After header sent with an injected fault, if any. */
+	retryAfter?: string;
+}
+
+/**
+ * Largest number of requests whose arrival times fall in any window of `windowMs` (sliding, not
+ * aligned to clock boundaries): the peak rate a client really produced.
+ */
+export function maxRequestsInWindow(log: ReadonlyArray<{ at: number }>, windowMs: number): number {
+	if (windowMs <= 0) throw new Error('windowMs must be positive');
+	const times = log.map((entry) => entry.at).sort((a, b) => a - b);
+	let best = 0;
+	let start = 0;
+	for (let end = 0; end < times.length; end++) {
+		while (times[end] - times[start] >= windowMs) start++;
+		best = Math.max(best, end - start + 1);
+	}
+	return best;
+}
+
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+export function seededRandom(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (state + 0x6d2b79f5) >>> 0;
+		let t = state;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
 }
 
 export type XapiStatement = Record<string, unknown> & { id: string };
@@ -80,6 +134,9 @@ export interface XapiLrsSimulator {
 	agentProfiles(): XapiDocument[];
 	states(): XapiDocument[];
 	setFault(fault: XapiFault): void;
+	/** Starts (or, with undefined, stops) probabilistic 429/500 answers. */
+	setRandomFaults(faults: XapiRandomFaults | undefined): void;
+	/** Clears scripted and random faults. */
 	clearFaults(): void;
 }
 
@@ -322,6 +379,9 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 	const cursors = new Map<string, CursorState>();
 	const requests: XapiRequestLogEntry[] = [];
 	let faults: ActiveFault[] = [];
+	let randomFaults:
+		| (XapiRandomFaults & { random: () => number; matches: (path: string) => boolean })
+		| undefined;
 	let lastStoredMs = 0;
 	let lastDocumentMs = 0;
 
@@ -998,6 +1058,54 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 		faults.push({ ...fault, remaining: fault.count ?? 1, matches: pathMatcher(fault.path) });
 	}
 
+	function setRandomFaults(config: XapiRandomFaults | undefined): void {
+		if (!config) {
+			randomFaults = undefined;
+			return;
+		}
+		const rate429 = config.rate429 ?? 0;
+		const rate500 = config.rate500 ?? 0;
+		if (rate429 < 0 || rate500 < 0 || rate429 + rate500 > 1) {
+			throw new Error('rate429 and rate500 must be fractions whose sum is at most 1');
+		}
+		randomFaults = {
+			...config,
+			random: seededRandom(config.seed),
+			matches: config.path === undefined ? () => true : pathMatcher(config.path),
+		};
+	}
+
+	/** Draws for one request; the status and Retry-After to answer with, or undefined to serve it. */
+	function drawRandomFault(
+		method: string,
+		fullPath: string,
+		relativePath: string,
+	): { status: 429 | 500; retryAfter?: string } | undefined {
+		const config = randomFaults;
+		if (!config) return undefined;
+		if (config.method && config.method.toUpperCase() !== method) return undefined;
+		if (!config.matches(fullPath) && !config.matches(relativePath)) return undefined;
+		const draw = config.random();
+		const rate429 = config.rate429 ?? 0;
+		if (draw < rate429) {
+			const seconds = config.retryAfterSec ?? 1;
+			const modes = ['seconds', 'none', 'http-date'] as const;
+			const mode =
+				!config.retryAfter || config.retryAfter === 'mixed'
+					? modes[Math.floor(config.random() * modes.length)]
+					: config.retryAfter;
+			if (mode === 'none') return { status: 429 };
+			if (mode === 'seconds') return { status: 429, retryAfter: String(seconds) };
+			// HTTP dates have whole seconds: round up so the client never comes back early.
+			return {
+				status: 429,
+				retryAfter: httpDate(Math.ceil((Date.now() + seconds * 1000) / 1000) * 1000),
+			};
+		}
+		if (draw < rate429 + (config.rate500 ?? 0)) return { status: 500 };
+		return undefined;
+	}
+
 	async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
 		const path = url.pathname;
 		if (req.method === 'GET' && path === '/__sim/statements') {
@@ -1016,6 +1124,28 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 		}
 		if (req.method === 'DELETE' && path === '/__sim/faults') {
 			faults = [];
+			randomFaults = undefined;
+			return sendEmpty(res, 204);
+		}
+		if (req.method === 'POST' && path === '/__sim/random-faults') {
+			try {
+				setRandomFaults(JSON.parse((await readBody(req)).toString('utf8')) as XapiRandomFaults);
+			} catch (error) {
+				return sendJson(res, 400, { message: (error as Error).message });
+			}
+			return sendEmpty(res, 204);
+		}
+		if (req.method === 'DELETE' && path === '/__sim/random-faults') {
+			randomFaults = undefined;
+			return sendEmpty(res, 204);
+		}
+		if (req.method === 'GET' && path === '/__sim/max-rate') {
+			const windowMs = Number(url.searchParams.get('windowMs') ?? '1000');
+			if (!(windowMs > 0)) return sendJson(res, 400, { message: 'windowMs must be positive' });
+			return sendJson(res, 200, { windowMs, maxRequests: maxRequestsInWindow(requests, windowMs) });
+		}
+		if (req.method === 'DELETE' && path === '/__sim/requests') {
+			requests.length = 0;
 			return sendEmpty(res, 204);
 		}
 		sendJson(res, 404, { message: 'unknown control endpoint' });
@@ -1026,8 +1156,20 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 		const method = (req.method ?? 'GET').toUpperCase();
 		if (url.pathname.startsWith('/__sim/')) return handleControl(req, res, url);
 
-		const entry: XapiRequestLogEntry = { method, path: url.pathname, query: url.search, status: 0 };
+		const entry: XapiRequestLogEntry = {
+			method,
+			path: url.pathname,
+			query: url.search,
+			status: 0,
+			at: Date.now(),
+		};
 		requests.push(entry);
+		// Record the status when the head goes out: a client may read the answer before 'finish' fires.
+		const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+		res.writeHead = ((...args: unknown[]) => {
+			entry.status = Number(args[0]);
+			return writeHead(...args);
+		}) as typeof res.writeHead;
 		res.on('finish', () => {
 			entry.status = res.statusCode;
 		});
@@ -1038,7 +1180,7 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 		const headers: Record<string, string> = { 'X-Experience-API-Version': v2 ? '2.0.0' : '1.0.3' };
 
 		try {
-			await route(req, res, url, method, v2, version, headers);
+			await route(req, res, url, method, v2, version, headers, entry);
 		} catch (error) {
 			if (!(error instanceof XapiError) || res.headersSent || res.destroyed) throw error;
 			const body = error.warnings
@@ -1056,6 +1198,7 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 		v2: boolean,
 		version: string,
 		headers: Record<string, string>,
+		entry: XapiRequestLogEntry,
 	): Promise<void> {
 		const inBase = url.pathname === basePath || url.pathname.startsWith(`${basePath}/`);
 		const relative = inBase
@@ -1078,6 +1221,8 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 				502: 'Bad Gateway',
 				503: 'Service Unavailable',
 			};
+			entry.fault = 'scripted';
+			if (retryAfter !== undefined) entry.retryAfter = String(retryAfter);
 			sendJson(
 				res,
 				status,
@@ -1086,6 +1231,21 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 					...headers,
 					...(retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {}),
 				},
+			);
+			return;
+		}
+		const random = drawRandomFault(method, url.pathname, relative);
+		if (random) {
+			entry.fault = 'random';
+			if (random.retryAfter !== undefined) entry.retryAfter = random.retryAfter;
+			sendJson(
+				res,
+				random.status,
+				{
+					errorId: randomUUID(),
+					message: random.status === 429 ? 'Too Many Requests' : 'Internal Server Error',
+				},
+				{ ...headers, ...(random.retryAfter !== undefined ? { 'Retry-After': random.retryAfter } : {}) },
 			);
 			return;
 		}
@@ -1179,8 +1339,10 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 		agentProfiles: () => documentsOf('agentProfile'),
 		states: () => documentsOf('state'),
 		setFault,
+		setRandomFaults,
 		clearFaults() {
 			faults = [];
+			randomFaults = undefined;
 		},
 	};
 }

@@ -15,7 +15,7 @@ export async function execute(
 	operations: Record<string, ItemOperation>,
 ): Promise<INodeExecutionData[]> {
 	const nodeName = (this.getNodeParameter('deadLetterNode', 0, '') as string) || undefined;
-	const limit = this.getNodeParameter('limit', 0, 100) as number;
+	const limit = this.getNodeParameter('limit', 0, 50) as number;
 	const letters = (await state.listDeadLetters({ limit: Math.max(limit * 4, limit) }))
 		.filter((letter) => !nodeName || letter.node === nodeName)
 		.filter((letter) => {

@@ -822,8 +822,7 @@ function staleForRetraction(document: AssetStateDocument | undefined, evaluation
 
 /** The agent as a query parameter: its identifier only. */
 function ifiOnly(actor: Record<string, unknown>): Record<string, unknown> {
-	const { name: _name, ...rest } = actor;
-	return rest;
+	return Object.fromEntries(Object.entries(actor).filter(([key]) => key !== 'name'));
 }
 
 function dropUndefined<T extends object>(value: T): T {

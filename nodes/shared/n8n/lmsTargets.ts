@@ -1,4 +1,4 @@
-import type { IExecuteFunctions, INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { GenesysClient } from '../ccaas/genesys/client';
@@ -24,11 +24,6 @@ export const lmsTargetProperty: INodeProperties = {
 	default: 'xapi',
 };
 
-export const lmsTargetCredentials: INodeCredentialDescription[] = [
-	{ name: 'xapiLrsApi', required: true, displayOptions: { show: { target: ['xapi'] } } },
-	{ name: 'genesysCloudApi', required: true, displayOptions: { show: { target: ['genesysLearning'] } } },
-	{ name: 'restLmsApi', required: true, displayOptions: { show: { target: ['rest'] } } },
-];
 
 /** How an xAPI statement names the agent; shown for the xAPI target only. */
 export const xapiActorProperties: INodeProperties[] = [

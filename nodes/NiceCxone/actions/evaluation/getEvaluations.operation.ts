@@ -56,7 +56,7 @@ export const evaluationOptions: INodeProperties = {
 			displayName: 'QM Workflows Entity Version',
 			name: 'workflowsEntityVersion',
 			type: 'string',
-			default: QM_WORKFLOWS_ENTITY.version,
+			default: '4',
 			description: 'Version of the qm-workflows entity (the help page names 4; 1 and 3 are seen too)',
 		},
 	],

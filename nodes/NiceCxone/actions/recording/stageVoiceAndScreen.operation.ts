@@ -14,7 +14,7 @@ export const description: INodeProperties[] = [
 		name: 'lookupBy',
 		type: 'options',
 		options: [
-			{ name: 'ACD Contact ID', value: 'contact', description: 'Every voice-and-screen recording of the contact (acd-call-id)' },
+			{ name: 'ACD Contact ID', value: 'contact', description: 'Every voice-and-screen recording of the contact, looked up by its ACD call ID' },
 			{ name: 'Segment ID', value: 'segment', description: 'One recorded segment of a contact' },
 		],
 		default: 'contact',
