@@ -6,7 +6,7 @@ import { recordingRefProblems } from '../../shared/lms/refValidation';
 import { lmsAdapterFor } from '../../shared/n8n/lmsTargets';
 import type { RecordingRef } from '../../shared/recordingRef';
 import type { StateStore } from '../../shared/state/types';
-import { assetFor, targetOptions, type AssetDescription } from './common';
+import { assetDescriptionOf, assetFor, targetOptions, type AssetDescription } from './common';
 
 /**
  * Stage 1: a private placeholder. When the evaluation arrived first (it is in the state store), the final
@@ -22,9 +22,12 @@ export async function execute(this: IExecuteFunctions, i: number, json: IDataObj
 	}
 	const ref = json as unknown as RecordingRef;
 	const options = this.getNodeParameter('options', i, {}) as IDataObject;
+	// A replayed dead letter runs under Replay Dead Letters, where Title and Description are not shown: the same
+	// wording as their defaults is derived from the recording then.
+	const fallback = assetDescriptionOf(ref);
 	const description: AssetDescription = {
-		title: this.getNodeParameter('title', i) as string,
-		description: this.getNodeParameter('assetDescription', i) as string,
+		title: (this.getNodeParameter('title', i, '') as string) || fallback.title,
+		description: (this.getNodeParameter('assetDescription', i, '') as string) || fallback.description,
 		moreInfoUrl: (options.moreInfoUrl as string) || undefined,
 	};
 	const adapter = await lmsAdapterFor(this, i, targetOptions.call(this, i));
