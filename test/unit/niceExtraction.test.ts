@@ -109,7 +109,7 @@ describe('NICE CXone Data Extraction', () => {
 			evaluation: {
 				id: 'wf-100',
 				totalScore: 81.25,
-				status: 'COMPLETED',
+				status: 'FINISHED',
 				released: true,
 				revision: '2025-03-05T08:00:00.000Z',
 				evaluatedAt: '2025-03-05T08:00:00.000Z',

@@ -133,7 +133,7 @@ describe('workflow: NICE Evaluation Trigger (compiled node, n8n engine)', () => 
 		expect(run.data.resultData.error).toBeUndefined();
 		const output = run.data.resultData.runData[TRIGGER_NAME][0].data!.main[0]!.map((item) => item.json);
 		expect(output).toHaveLength(1);
-		expect(output[0]).toMatchObject({ source: 'nice-cxone', conversationId: '500002', evaluation: { id: 'wf-new', totalScore: 91.5, status: 'COMPLETED' } });
+		expect(output[0]).toMatchObject({ source: 'nice-cxone', conversationId: '500002', evaluation: { id: 'wf-new', totalScore: 91.5, status: 'FINISHED' } });
 		expect(staticData()).toEqual({});
 	});
 

@@ -173,7 +173,9 @@ export function normaliseWorkflow(history: WorkflowHistory, questions: CsvRow[] 
 		evaluation: dropUndefined({
 			id: workflowId,
 			totalScore,
-			status,
+			// A completed NICE workflow is what Genesys calls FINISHED: the shared pipeline speaks one vocabulary;
+			// NICE's own word stays in nice.workflowState.
+			status: completed && !withdrawn ? 'FINISHED' : status,
 			// The sources used document no release step separate from completion: a completed evaluation counts as released.
 			released: completed && !withdrawn,
 			criteria,
