@@ -105,6 +105,11 @@ function main() {
 			build();
 			run(process.execPath, [path.join(root, '.build', 'scripts', 'demo.js'), ...rest]);
 			break;
+		case 'screenshots':
+			ensureSqlite3();
+			build();
+			run(process.execPath, [path.join(root, '.build', 'scripts', 'screenshots.js'), ...rest]);
+			break;
 		case 'bench':
 			ensureSqlite3();
 			build();

@@ -46,7 +46,7 @@ export class GenesysRecordingTrigger implements INodeType {
 		icon: { light: 'file:genesysRecordingTrigger.svg', dark: 'file:genesysRecordingTrigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{"Webhook: " + $parameter["payloadFormat"]}}',
+		subtitle: '={{$parameter["eventFamily"] === "qualityEvaluation" ? "Webhook: quality evaluations" : "Webhook: " + $parameter["payloadFormat"]}}',
 		description:
 			'Starts the workflow when a Genesys Cloud conversation ends (EventBridge, Process Automation or your own forwarder), so its screen recordings can be staged',
 		defaults: { name: 'Genesys Recording Trigger' },
