@@ -223,6 +223,34 @@ describe('pollEndedConversations (analytics simulator)', () => {
 	});
 });
 
+describe('pollEndedConversations across UTC midnight', () => {
+	it('finds a conversation that started before midnight and ended after the cursor, once', async () => {
+		sim.seedConversation(
+			screenConversation('conv-midnight', 0, { startTime: '2025-03-03T23:50:00.000Z', endTime: '2025-03-04T00:10:00.000Z' }),
+		);
+		sim.seedConversation(screenConversation('conv-after', 0, { startTime: '2025-03-04T00:08:00.000Z', endTime: '2025-03-04T00:12:00.000Z' }));
+		// Ended before midnight: the previous day's polls took it.
+		sim.seedConversation(screenConversation('conv-before', 0, { startTime: '2025-03-03T23:40:00.000Z', endTime: '2025-03-03T23:55:00.000Z' }));
+		const options: PollOptions = { ...BASE, nowMs: Date.parse('2025-03-04T00:30:00.000Z') };
+		const cursor = { lastConversationEnd: '2025-03-04T00:05:00.000Z', possibleDuplicates: [] };
+		const first = await pollEndedConversations(client, cursor, options);
+		expect(ids(first.conversations)).toEqual(['conv-midnight', 'conv-after']);
+		expect(first.cursor.lastConversationEnd).toBe('2025-03-04T00:12:00.000Z');
+		const again = await pollEndedConversations(client, first.cursor, { ...options, nowMs: Date.parse('2025-03-04T00:40:00.000Z') });
+		expect(again.conversations).toEqual([]);
+	});
+
+	it('asks about midnight only in the first hours of a UTC day', async () => {
+		const before = analytics.stats.queries;
+		const cursor = { lastConversationEnd: '2025-03-04T08:00:00.000Z', possibleDuplicates: [] };
+		await pollEndedConversations(client, cursor, { ...BASE, nowMs: Date.parse('2025-03-04T08:30:00.000Z') });
+		expect(analytics.stats.queries - before).toBe(1);
+		const early = { lastConversationEnd: '2025-03-04T01:00:00.000Z', possibleDuplicates: [] };
+		await pollEndedConversations(client, early, { ...BASE, nowMs: Date.parse('2025-03-04T01:30:00.000Z') });
+		expect(analytics.stats.queries - before).toBe(3);
+	});
+});
+
 describe('analytics simulator: the documented interval rule', () => {
 	it('does not search a conversation that started before the first UTC day of the interval, even if it ended inside', async () => {
 		sim.seedConversation(

@@ -20,6 +20,11 @@ export const MAX_INTERVAL_MS = 7 * 24 * 3600_000;
  */
 const BOUNDARY_OVERLAP_MS = 1000;
 
+const DAY_MS = 24 * 3600_000;
+
+/** How long after UTC midnight a poll still looks for conversations that started before it. */
+export const MIDNIGHT_CROSSING_MS = 6 * 3600_000;
+
 /** Session media types of the screen itself, not of the interaction the agent handled. */
 const SCREEN_MEDIA_TYPES = new Set(['screenmonitoring', 'screenshare']);
 
@@ -212,6 +217,53 @@ export async function pollEndedConversations(
 			complete = true;
 			break;
 		}
+	}
+
+	// Genesys searches only conversations that started on a UTC day the interval touches. A call that began before
+	// the cursor's UTC midnight and ended after the cursor is outside the main interval: a second query over the two
+	// seconds around that midnight finds exactly those still active then (few), filtered like the main results.
+	// Asked while the cursor is less than MIDNIGHT_CROSSING_MS past midnight: longer interactions are not expected.
+	const midnightMs = Math.floor(cursorMs / DAY_MS) * DAY_MS;
+	const sinceMidnight = cursorMs - BOUNDARY_OVERLAP_MS - midnightMs;
+	if (complete && !error && sinceMidnight >= 0 && sinceMidnight < MIDNIGHT_CROSSING_MS) {
+		const crossing = detailsQuery({
+			startMs: midnightMs - 1000,
+			endMs: Math.min(midnightMs + 1000, windowEndMs),
+			pageNumber: 1,
+			pageSize,
+			screenRecordingsOnly: options.screenRecordingsOnly,
+		});
+		try {
+			for (let pageNumber = 1; pageNumber <= maxPages; pageNumber++) {
+				const page = await queryConversationDetails(api, { ...crossing, paging: { pageSize, pageNumber } });
+				pages++;
+				const list = Array.isArray(page.conversations) ? page.conversations : [];
+				for (const conversation of list) {
+					const endMs = Date.parse(conversation?.conversationEnd ?? '');
+					if (!Number.isFinite(endMs) || endMs < cursorMs || endMs > windowEndMs) continue;
+					const id = conversation.conversationId;
+					if (seen.has(id)) continue;
+					seen.add(id);
+					if (lastEndMs === undefined || endMs > lastEndMs) {
+						lastEndMs = endMs;
+						atLastEnd = [id];
+					} else if (endMs === lastEndMs) {
+						atLastEnd.push(id);
+					}
+					if (endMs === cursorMs && known.has(id)) continue;
+					conversations.push(conversation);
+				}
+				if (list.length < pageSize) break;
+			}
+		} catch (caught) {
+			// The cursor stays where it was: the next poll asks again.
+			error = caught as Error;
+			complete = false;
+			conversations.length = 0;
+			lastEndMs = undefined;
+			atLastEnd = [];
+		}
+		conversations.sort((a, b) => Date.parse(a.conversationEnd ?? '') - Date.parse(b.conversationEnd ?? ''));
 	}
 
 	let nextMs: number;
