@@ -628,7 +628,8 @@ export async function startXapiLrs(options: XapiLrsOptions = {}): Promise<XapiLr
 	}
 
 	function consistentThrough(): string {
-		return new Date().toISOString();
+		// Stored times are kept strictly increasing and can run a millisecond ahead of the clock in a burst.
+		return new Date(Math.max(Date.now(), lastStoredMs)).toISOString();
 	}
 
 	function queryStatements(
