@@ -188,6 +188,12 @@ describe('e-mail', () => {
 		expect(only('| jane.doe@example.com |', 'email')).toMatchObject({ start: 2, end: 22 });
 	});
 
+	it('rejoins the space OCR reads after the last dot, only before a common top-level domain', () => {
+		expect(only('Email: jane.doe@example. com', 'email')).toMatchObject({ start: 7, end: 28, masked: 'j***@example.com' });
+		expect(only('ANNA. KOWALSKI@EXAMPLE. COM', 'email').masked).toBe('K***@EXAMPLE.COM');
+		expect(typesIn('Write to support@example. Thanks for calling')).toEqual([]);
+	});
+
 	it('ignores addresses without a domain suffix and handles', () => {
 		expect(typesIn('user@localhost and @handle and a@b')).toEqual([]);
 	});

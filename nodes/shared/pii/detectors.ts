@@ -159,6 +159,10 @@ const ANY_LABEL_WORD =
 
 const EMAIL_RE =
 	/(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
+// OCR often reads a space after the last dot of an address ("example. com"); rejoined only before a common
+// top-level domain, so "support@example. Thanks" stays text.
+const EMAIL_SPACED_TLD_RE =
+	/(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\. (?:com|org|net|edu|gov|mil|int|info|biz|io|co|uk|us|ca|au|de|fr|nl|be|es|it|ch|at|se|no|dk|fi|ie|pl|pt|br|mx|in|jp|nz|za|dev)(?![A-Za-z0-9-])/gi;
 const IBAN_RE =
 	/(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
 const DIGIT_RUN_RE = /\d+(?:[ -]\d+)*/g;
@@ -711,6 +715,11 @@ function scanLine(raw: string, settings: Settings, isLabelled: Labeller): LineMa
 			maskValue('email', raw.slice(match.start, match.end)),
 			BASE_CONFIDENCE.email,
 		);
+	}
+	for (const match of execAll(EMAIL_SPACED_TLD_RE, raw)) {
+		if (overlapsAny(match, claimed)) continue;
+		claimed.push(match);
+		emit('email', match, maskValue('email', raw.slice(match.start, match.end).replace(/\. /, '.')), BASE_CONFIDENCE.email);
 	}
 
 	for (const match of execAll(IBAN_RE, raw)) {
