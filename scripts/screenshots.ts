@@ -7,15 +7,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 import {
-	N8nClient,
 	OWNER,
 	PACKAGE_NAME,
 	PROJECT_ROOT,
 	bindCredentials,
-	installPackage,
 	loadTemplate,
 	packPackage,
-	startN8n,
+	startPackagedN8n,
+	type N8nClient,
 	type N8nInstance,
 } from './lib/n8n';
 
@@ -74,24 +73,16 @@ function placeholder(name: string, schema: JsonSchema): unknown {
 }
 
 /** Placeholder data for a credential type, from the public API's schema of it (required fields only). */
-async function placeholderData(baseUrl: string, apiKey: string, type: string): Promise<Record<string, unknown>> {
-	const response = await fetch(`${baseUrl}/api/v1/credentials/schema/${type}`, { headers: { 'x-n8n-api-key': apiKey } });
-	if (!response.ok) throw new Error(`credential schema ${type} → ${response.status}: ${await response.text()}`);
-	const schema = (await response.json()) as JsonSchema;
+async function placeholderData(client: N8nClient, type: string): Promise<Record<string, unknown>> {
+	const schema = await client.credentialSchema<JsonSchema>(type);
 	const data: Record<string, unknown> = {};
 	for (const name of schema.required ?? []) data[name] = placeholder(name, schema.properties?.[name] ?? {});
 	return data;
 }
 
 /** Creates one credential through the public API, adding fields the API says are still required. */
-async function createPlaceholderCredential(
-	client: N8nClient,
-	baseUrl: string,
-	apiKey: string,
-	type: string,
-	name: string,
-): Promise<string> {
-	const data = await placeholderData(baseUrl, apiKey, type);
+async function createPlaceholderCredential(client: N8nClient, type: string, name: string): Promise<string> {
+	const data = await placeholderData(client, type);
 	for (let attempt = 0; ; attempt++) {
 		try {
 			return await client.createCredential(name, type, data);
@@ -216,15 +207,11 @@ async function main(): Promise<void> {
 	let browser: BrowserContext | undefined;
 	try {
 		say(`Installing the package into ${workDir}…`);
-		const userFolder = join(workDir, 'n8n');
-		installPackage(userFolder, packPackage(join(workDir, 'pack')));
 		const port = await freePortPair(Number(process.env.CX_SCREENSHOTS_N8N_PORT ?? 6900));
-		n8n = await startN8n({ userFolder, port });
+		const started = await startPackagedN8n({ userFolder: join(workDir, 'n8n'), port, tarball: packPackage(join(workDir, 'pack')) });
+		n8n = started.n8n;
+		const client = started.client;
 		say(`n8n ${n8n.baseUrl} ready in ${(n8n.startedInMs / 1000).toFixed(1)} s`);
-		const client = new N8nClient(n8n.baseUrl);
-		await client.bootstrap();
-		// The client keeps its API key private; the credential-schema call below needs it too.
-		const apiKey = (client as unknown as { apiKey: string }).apiKey;
 
 		const loaded = new Set(await client.nodeTypes());
 		const workflows: Array<{ template: string; id: string; nodeCount: number; ownNodeCount: number }> = [];
@@ -237,7 +224,7 @@ async function main(): Promise<void> {
 				for (const [type, reference] of Object.entries((node.credentials ?? {}) as Record<string, { name: string }>)) {
 					if (credentialIds[type]) continue;
 					const name = reference.name ?? type;
-					credentialIds[type] = { id: await createPlaceholderCredential(client, n8n.baseUrl, apiKey, type, name), name };
+					credentialIds[type] = { id: await createPlaceholderCredential(client, type, name), name };
 				}
 			}
 			const id = await client.createWorkflow(bindCredentials(template, credentialIds));

@@ -57,6 +57,22 @@ export function installPackage(userFolder: string, tarball: string): string {
 	return target;
 }
 
+/**
+ * `tarball` installed into a fresh user folder as n8n installs community packages, n8n started on `port`, and a
+ * client signed in as the owner with an API key.
+ */
+export async function startPackagedN8n(options: {
+	userFolder: string;
+	port: number;
+	tarball: string;
+}): Promise<{ n8n: N8nInstance; client: N8nClient }> {
+	installPackage(options.userFolder, options.tarball);
+	const n8n = await startN8n({ userFolder: options.userFolder, port: options.port });
+	const client = new N8nClient(n8n.baseUrl);
+	await client.bootstrap();
+	return { n8n, client };
+}
+
 export interface N8nInstance {
 	baseUrl: string;
 	port: number;
@@ -205,6 +221,11 @@ export class N8nClient {
 		return created.id;
 	}
 
+	/** The public API's JSON schema of a credential type's data. */
+	async credentialSchema<T>(type: string): Promise<T> {
+		return this.call<T>('GET', `/api/v1/credentials/schema/${type}`);
+	}
+
 	/** n8n's editor "Test" button: runs the credential type's test against the real (or simulated) API. */
 	async testCredential(id: string, name: string, type: string, data: Record<string, unknown>): Promise<{ status: string; message: string }> {
 		const result = await this.call<{ data: { status: string; message: string } }>(
@@ -214,6 +235,19 @@ export class N8nClient {
 			'cookie',
 		);
 		return result.data;
+	}
+
+	/** One credential per type, named after `names[type]` (else the type): the ids `bindCredentials` expects. */
+	async createCredentials(
+		data: Record<string, Record<string, unknown>>,
+		names: Record<string, string> = {},
+	): Promise<Record<string, { id: string; name: string }>> {
+		const ids: Record<string, { id: string; name: string }> = {};
+		for (const [type, values] of Object.entries(data)) {
+			const name = names[type] ?? type;
+			ids[type] = { id: await this.createCredential(name, type, values), name };
+		}
+		return ids;
 	}
 
 	async createWorkflow(workflow: { name: string; nodes: unknown[]; connections: unknown; settings?: unknown }): Promise<string> {
@@ -228,6 +262,22 @@ export class N8nClient {
 
 	async activate(workflowId: string): Promise<void> {
 		await this.call('POST', `/api/v1/workflows/${workflowId}/activate`);
+	}
+
+	/**
+	 * Imports a template with its credentials bound to `credentialIds`, publishes it and waits until the production
+	 * webhook of its `triggerType` node at `path` answers. Returns the workflow id and that webhook's URL.
+	 */
+	async publishTemplate(
+		template: Template,
+		credentialIds: Record<string, { id: string; name: string }>,
+		trigger: { type: string; path: string },
+	): Promise<{ id: string; url: string }> {
+		const id = await this.createWorkflow(bindCredentials(template, credentialIds));
+		await this.activate(id);
+		const url = webhookUrl(this.baseUrl, template, trigger.type, trigger.path);
+		await waitForWebhook(url);
+		return { id, url };
 	}
 
 	async executions(workflowId: string, limit = 20): Promise<ExecutionSummary[]> {
@@ -269,6 +319,11 @@ export interface ExecutionSummary {
 	};
 }
 
+/** The items one node emitted on one of its outputs in the execution's first run of it. */
+export function outputOf(execution: ExecutionSummary, node: string, output = 0): Array<Record<string, any>> {
+	return (execution.data?.resultData.runData[node]?.[0]?.data?.main?.[output] ?? []).map((item) => item.json);
+}
+
 /** Webhook registration after activation is asynchronous: poll until the path stops answering 404. */
 export async function waitForWebhook(url: string, timeoutMs = 30000): Promise<void> {
 	const started = Date.now();
@@ -296,7 +351,14 @@ export function bindCredentials<T extends { nodes: Array<{ credentials?: Record<
 	return copy;
 }
 
-export function loadTemplate(name: string): { name: string; nodes: Array<Record<string, any>>; connections: unknown; settings?: unknown } {
+export interface Template {
+	name: string;
+	nodes: Array<Record<string, any>>;
+	connections: unknown;
+	settings?: unknown;
+}
+
+export function loadTemplate(name: string): Template {
 	return JSON.parse(readFileSync(join(PROJECT_ROOT, 'workflows-templates', name), 'utf8'));
 }
 

@@ -6,17 +6,7 @@ import { startS3Server, type S3TestServer } from '../../test/support/s3';
 import { simulatorCredentials } from '../../test/support/stack';
 import { startGenesysSimulator, type GenesysSimulator, type GenesysSimulatorOptions } from '../../test/simulators/genesysCloud';
 import { startXapiLrs, type XapiLrsSimulator, type XapiStatement } from '../../test/simulators/xapiLrs';
-import {
-	N8nClient,
-	bindCredentials,
-	installPackage,
-	loadTemplate,
-	packPackage,
-	startN8n,
-	waitForWebhook,
-	webhookUrl,
-	type N8nInstance,
-} from './n8n';
+import { loadTemplate, packPackage, startPackagedN8n, type N8nClient, type N8nInstance } from './n8n';
 
 export const TEMPLATE = 'genesys-screen-recording-to-lms.json';
 export const TRIGGER_TYPE = 'n8n-nodes-cx-training.genesysRecordingTrigger';
@@ -66,11 +56,8 @@ export async function startSlice(options: SliceOptions): Promise<Slice> {
 
 	const userFolder = join(options.workDir, 'n8n');
 	rmSync(userFolder, { recursive: true, force: true });
-	installPackage(userFolder, packPackage(join(options.workDir, 'pack')));
-	const n8n = await startN8n({ userFolder, port: options.n8nPort });
+	const { n8n, client } = await startPackagedN8n({ userFolder, port: options.n8nPort, tarball: packPackage(join(options.workDir, 'pack')) });
 	log(`n8n            ${n8n.baseUrl} ready in ${(n8n.startedInMs / 1000).toFixed(1)} s`);
-	const client = new N8nClient(n8n.baseUrl);
-	await client.bootstrap();
 
 	const credentialData: Record<string, Record<string, unknown>> = {
 		genesysWebhookAuthApi: { headerName: WEBHOOK_HEADER, secret: options.webhookSecret },
@@ -82,15 +69,9 @@ export async function startSlice(options: SliceOptions): Promise<Slice> {
 		cxObjectStoreApi: 'Staging object store',
 		xapiLrsApi: 'xAPI LRS (simulator)',
 	};
-	const credentialIds: Record<string, { id: string; name: string }> = {};
-	for (const [type, data] of Object.entries(credentialData)) {
-		credentialIds[type] = { id: await client.createCredential(names[type], type, data), name: names[type] };
-	}
+	const credentialIds = await client.createCredentials(credentialData, names);
 	const template = loadTemplate(TEMPLATE);
-	const workflowId = await client.createWorkflow(bindCredentials(template, credentialIds));
-	await client.activate(workflowId);
-	const url = webhookUrl(n8n.baseUrl, template, TRIGGER_TYPE, 'genesys-recording');
-	await waitForWebhook(url);
+	const { id: workflowId, url } = await client.publishTemplate(template, credentialIds, { type: TRIGGER_TYPE, path: 'genesys-recording' });
 	log(`workflow       "${template.name}" published; webhook ${url}`);
 
 	return {

@@ -4,21 +4,19 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import type { EvaluationForm, EvaluationResponse } from '../../nodes/shared/ccaas/genesys/evaluations';
 import {
-	N8nClient,
 	PROJECT_ROOT,
-	bindCredentials,
-	installPackage,
 	loadTemplate,
+	outputOf,
 	packPackage,
-	startN8n,
-	waitForWebhook,
-	webhookUrl,
+	startPackagedN8n,
 	type ExecutionSummary,
+	type N8nClient,
 	type N8nInstance,
 } from '../../scripts/lib/n8n';
 import { startGenesysSimulator, type GenesysSimulator } from '../simulators/genesysCloud';
 import { createQualitySimulator, type QualitySimulator } from '../simulators/genesysQuality';
 import { startXapiLrs, type XapiLrsSimulator, type XapiStatement } from '../simulators/xapiLrs';
+import { assignmentsOf as assignmentsOfAgent } from '../support/assignments';
 import { startPostgres, type PostgresCluster } from '../support/postgres';
 import { genesysCredentialData } from '../support/stack';
 
@@ -32,7 +30,6 @@ const TEMPLATE = 'genesys-evaluation-to-lms-and-assign.json';
 const TRIGGER = 'n8n-nodes-cx-training.genesysRecordingTrigger';
 const SECRET = 'e2e-evaluation-secret-0123456789';
 const HEADER = 'X-CX-Webhook-Secret';
-const ASSIGNED_VERB = 'https://w3id.org/xapi/dod-isd/verbs/assigned';
 const BASE_PORT = 6000 + Math.floor(Math.random() * 100) * 4;
 
 const FORM: EvaluationForm = {
@@ -102,15 +99,7 @@ async function notify(url: string, evaluation: EvaluationResponse): Promise<numb
 	return response.status;
 }
 
-const assignmentsOf = (agentId: string): XapiStatement[] =>
-	lrs
-		.statements()
-		.filter((statement) => (statement.verb as { id: string }).id === ASSIGNED_VERB && JSON.stringify(statement.actor).includes(`"${agentId}"`))
-		.filter((statement) => !lrs.voidedStatementIds().includes(statement.id));
-
-function outputOf(execution: ExecutionSummary, node: string, output: number): Array<Record<string, unknown>> {
-	return (execution.data?.resultData.runData[node]?.[0]?.data?.main?.[output] ?? []).map((item) => item.json);
-}
+const assignmentsOf = (agentId: string): XapiStatement[] => assignmentsOfAgent(lrs, agentId);
 
 async function newestExecution(worker: Worker, workflow: string, count: number): Promise<ExecutionSummary> {
 	const list = await worker.client.waitForExecutions(worker.workflows[workflow].id, count, 120000);
@@ -118,19 +107,13 @@ async function newestExecution(worker: Worker, workflow: string, count: number):
 }
 
 async function startWorker(index: number, tarball: string): Promise<Worker> {
-	const userFolder = join(workDir, `n8n-${index}`);
-	installPackage(userFolder, tarball);
-	const n8n = await startN8n({ userFolder, port: BASE_PORT + index * 2 });
-	const client = new N8nClient(n8n.baseUrl);
-	await client.bootstrap();
-	const data: Record<string, Record<string, unknown>> = {
+	const { n8n, client } = await startPackagedN8n({ userFolder: join(workDir, `n8n-${index}`), port: BASE_PORT + index * 2, tarball });
+	const ids = await client.createCredentials({
 		genesysWebhookAuthApi: { headerName: HEADER, secret: SECRET },
 		genesysCloudApi: genesysCredentialData(genesys),
 		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
 		cxStateStoreApi: { driver: 'postgres', host: postgres.host, port: postgres.port, database: postgres.database, user: postgres.user, password: '', schema: 'cx_training', ssl: 'disable' },
-	};
-	const ids: Record<string, { id: string; name: string }> = {};
-	for (const [type, values] of Object.entries(data)) ids[type] = { id: await client.createCredential(type, type, values), name: type };
+	});
 	const workflows: Worker['workflows'] = {};
 	const template = loadTemplate(TEMPLATE);
 	for (const variant of ['plain', 'approval'] as const) {
@@ -142,11 +125,7 @@ async function startWorker(index: number, tarball: string): Promise<Worker> {
 		waitNode.webhookId = `${String(waitNode.webhookId).slice(0, 24)}${String(index)}${variant === 'plain' ? '0' : '1'}${'1'.repeat(10)}`;
 		if (variant === 'approval') copy.nodes.find((node) => node.name === 'Guarded Assign')!.parameters.requireApproval = true;
 		copy.name = `${template.name} (${variant})`;
-		const id = await client.createWorkflow(bindCredentials(copy, ids));
-		await client.activate(id);
-		const url = webhookUrl(n8n.baseUrl, copy, TRIGGER, 'genesys-recording');
-		await waitForWebhook(url);
-		workflows[variant] = { id, url };
+		workflows[variant] = await client.publishTemplate(copy, ids, { type: TRIGGER, path: 'genesys-recording' });
 	}
 	return { n8n, client, workflows };
 }

@@ -5,16 +5,13 @@ import type { Readable } from 'node:stream';
 import { VERB_EXPERIENCED, assetStateProfileId, extensionIri } from '../../nodes/shared/lms/xapiStatements';
 import { ObjectStore } from '../../nodes/shared/store/objectStore';
 import {
-	N8nClient,
 	PROJECT_ROOT,
-	bindCredentials,
-	installPackage,
 	loadTemplate,
+	outputOf,
 	packPackage,
-	startN8n,
-	waitForWebhook,
-	webhookUrl,
+	startPackagedN8n,
 	type ExecutionSummary,
+	type N8nClient,
 	type N8nInstance,
 } from '../../scripts/lib/n8n';
 import { startGenesysSimulator, type GenesysSimulator } from '../simulators/genesysCloud';
@@ -59,10 +56,6 @@ let recordings: { clean: GeneratedRecording; card: GeneratedRecording };
 const executions: Record<string, ExecutionSummary> = {};
 
 type Json = Record<string, any>;
-
-function outputOf(execution: ExecutionSummary, node: string, output = 0): Json[] {
-	return (execution.data?.resultData.runData[node]?.[0]?.data?.main?.[output] ?? []).map((item) => item.json);
-}
 
 const statementsFor = (conversationId: string): XapiStatement[] =>
 	lrs.statements().filter((statement) => JSON.stringify(statement).includes(conversationId));
@@ -123,29 +116,20 @@ beforeAll(async () => {
 	genesys = await startGenesysSimulator();
 	lrs = await startXapiLrs();
 
-	const userFolder = join(workDir, 'n8n');
-	installPackage(userFolder, packPackage(join(workDir, 'pack')));
 	// The recordings are encoded while n8n boots.
-	const [started, generated] = await Promise.all([startN8n({ userFolder, port: PORT }), recordingsToServe()]);
-	n8n = started;
+	const tarball = packPackage(join(workDir, 'pack'));
+	const [started, generated] = await Promise.all([startPackagedN8n({ userFolder: join(workDir, 'n8n'), port: PORT, tarball }), recordingsToServe()]);
+	({ n8n, client } = started);
 	recordings = generated;
-	client = new N8nClient(n8n.baseUrl);
-	await client.bootstrap();
 
-	const data: Record<string, Record<string, unknown>> = {
+	const ids = await client.createCredentials({
 		genesysWebhookAuthApi: { headerName: HEADER, secret: SECRET },
 		genesysCloudApi: genesysCredentialData(genesys),
 		cxObjectStoreApi: objectStoreCredentialData(s3),
 		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
 		cxStateStoreApi: { driver: 'sqlite', sqlitePath: join(workDir, 'state.sqlite') },
-	};
-	const ids: Record<string, { id: string; name: string }> = {};
-	for (const [type, values] of Object.entries(data)) ids[type] = { id: await client.createCredential(type, type, values), name: type };
-	const template = loadTemplate(TEMPLATE);
-	workflowId = await client.createWorkflow(bindCredentials(template, ids));
-	await client.activate(workflowId);
-	url = webhookUrl(n8n.baseUrl, template, TRIGGER, 'genesys-recording');
-	await waitForWebhook(url);
+	});
+	({ id: workflowId, url } = await client.publishTemplate(loadTemplate(TEMPLATE), ids, { type: TRIGGER, path: 'genesys-recording' }));
 
 	for (const [conversation, recording] of [
 		[CLEAN, recordings.clean],

@@ -2,18 +2,18 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
-	N8nClient,
 	PROJECT_ROOT,
 	bindCredentials,
-	installPackage,
 	loadTemplate,
+	outputOf,
 	packPackage,
-	startN8n,
-	type ExecutionSummary,
+	startPackagedN8n,
+	type N8nClient,
 	type N8nInstance,
 } from '../../scripts/lib/n8n';
 import { startNiceCxoneSimulator, type NiceSimulator, type SimNiceEvaluation } from '../simulators/niceCxone';
 import { startXapiLrs, type XapiLrsSimulator, type XapiStatement } from '../simulators/xapiLrs';
+import { assignmentsOf as assignmentsOfAgent } from '../support/assignments';
 import { niceCredentialData } from '../support/nice';
 
 /**
@@ -26,7 +26,6 @@ jest.setTimeout(330_000);
 const TEMPLATE = 'nice-evaluation-to-lms-and-assign.json';
 const TRIGGER = 'n8n-nodes-cx-training.niceEvaluationTrigger';
 const TRIGGER_NAME = 'NICE Evaluation Trigger';
-const ASSIGNED_VERB = 'https://w3id.org/xapi/dod-isd/verbs/assigned';
 const ACTOR_HOME_PAGE = 'https://cxone.niceincontact.com';
 const AGENT = 'agent-nice-7001';
 const BASE_PORT = 6600 + Math.floor(Math.random() * 100) * 4;
@@ -91,34 +90,20 @@ function lowScore(workflowId: string, acdId: string, completedAtMs: number, fail
 	};
 }
 
-function outputOf(execution: ExecutionSummary, node: string, output: number): Array<Record<string, unknown>> {
-	return (execution.data?.resultData.runData[node]?.[0]?.data?.main?.[output] ?? []).map((item) => item.json);
-}
-
-const assignmentsOf = (agentId: string): XapiStatement[] =>
-	lrs
-		.statements()
-		.filter((statement) => (statement.verb as { id: string }).id === ASSIGNED_VERB && JSON.stringify(statement.actor).includes(`"${agentId}"`))
-		.filter((statement) => !lrs.voidedStatementIds().includes(statement.id));
+const assignmentsOf = (agentId: string): XapiStatement[] => assignmentsOfAgent(lrs, agentId);
 
 beforeAll(async () => {
 	rmSync(workDir, { recursive: true, force: true });
 	mkdirSync(workDir, { recursive: true });
 	nice = await startNiceCxoneSimulator({ extractionIntervalMs: SIM_EXTRACTION_INTERVAL_MS, jobPollsToSucceed: 2 });
 	lrs = await startXapiLrs();
-	const tarball = packPackage(join(workDir, 'pack'));
 	const userFolder = join(workDir, 'n8n');
-	installPackage(userFolder, tarball);
-	n8n = await startN8n({ userFolder, port: BASE_PORT });
-	client = new N8nClient(n8n.baseUrl);
-	await client.bootstrap();
-	const data: Record<string, Record<string, unknown>> = {
+	({ n8n, client } = await startPackagedN8n({ userFolder, port: BASE_PORT, tarball: packPackage(join(workDir, 'pack')) }));
+	const ids = await client.createCredentials({
 		niceCxoneApi: niceCredentialData(nice, 'oauth', CREDENTIAL_EXTRACTION_INTERVAL_SEC),
 		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
 		cxStateStoreApi: { driver: 'sqlite', sqlitePath: join(userFolder, 'cx-training', 'state.sqlite') },
-	};
-	const ids: Record<string, { id: string; name: string }> = {};
-	for (const [type, values] of Object.entries(data)) ids[type] = { id: await client.createCredential(type, type, values), name: type };
+	});
 
 	const template = loadTemplate(TEMPLATE);
 	const trigger = template.nodes.find((node) => node.type === TRIGGER)!;

@@ -128,3 +128,31 @@ export async function closeServer(server: Server): Promise<void> {
 export function httpDate(ms: number): string {
 	return new Date(ms).toUTCString();
 }
+
+/**
+ * Largest number of requests whose arrival times fall in any window of `windowMs` (sliding, not
+ * aligned to clock boundaries): the peak rate a client really produced.
+ */
+export function maxRequestsInWindow(log: ReadonlyArray<{ at: number }>, windowMs: number): number {
+	if (windowMs <= 0) throw new Error('windowMs must be positive');
+	const times = log.map((entry) => entry.at).sort((a, b) => a - b);
+	let best = 0;
+	let start = 0;
+	for (let end = 0; end < times.length; end++) {
+		while (times[end] - times[start] >= windowMs) start++;
+		best = Math.max(best, end - start + 1);
+	}
+	return best;
+}
+
+/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+export function seededRandom(seed: number): () => number {
+	let state = seed >>> 0;
+	return () => {
+		state = (state + 0x6d2b79f5) >>> 0;
+		let t = state;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}

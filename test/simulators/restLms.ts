@@ -1,7 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
-import { BodyTooLargeError, closeServer, httpDate, listen, readBody, sendJson } from './httpUtil';
+import { BodyTooLargeError, closeServer, httpDate, listen, maxRequestsInWindow, readBody, seededRandom, sendJson } from './httpUtil';
 
 /**
  * A generic REST LMS implementing the package's REST contract (see nodes/shared/lms/rest.ts):
@@ -118,33 +118,10 @@ const ASSIGNMENTS = '/api/v1/learning/assignments';
 const HEALTH = '/api/v1/health';
 const STATES: SimRestAssignmentState[] = ['assigned', 'started', 'completed'];
 
-/** Small seeded PRNG (mulberry32). */
-function seeded(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
 function safeEqual(a: string, b: string): boolean {
 	const x = Buffer.from(a);
 	const y = Buffer.from(b);
 	return x.length === y.length && timingSafeEqual(x, y);
-}
-
-export function maxRequestsInWindow(entries: Array<{ at: number }>, windowMs: number): number {
-	const times = entries.map((entry) => entry.at).sort((a, b) => a - b);
-	let max = 0;
-	let start = 0;
-	for (let end = 0; end < times.length; end++) {
-		while (times[end] - times[start] >= windowMs) start++;
-		max = Math.max(max, end - start + 1);
-	}
-	return max;
 }
 
 export async function startRestLms(options: RestLmsSimOptions = {}): Promise<RestLmsSimulator> {
@@ -155,7 +132,7 @@ export async function startRestLms(options: RestLmsSimOptions = {}): Promise<Res
 	const requestLog: RestLmsLogEntry[] = [];
 	const pageSize = options.assignmentPageSize ?? 50;
 	let faults = options.faults;
-	let dice = seeded(faults?.seed ?? 1);
+	let dice = seededRandom(faults?.seed ?? 1);
 	let rateLimit = options.rateLimit;
 	let createHook: ((kind: 'asset' | 'assignment', body: Record<string, unknown>) => void) | undefined;
 
@@ -330,7 +307,7 @@ export async function startRestLms(options: RestLmsSimOptions = {}): Promise<Res
 		if (method === 'POST' && url.pathname === '/__sim/faults') {
 			const profile = await jsonBody(req);
 			faults = Object.keys(profile).length ? (profile as RestLmsFaultProfile) : undefined;
-			dice = seeded(faults?.seed ?? 1);
+			dice = seededRandom(faults?.seed ?? 1);
 			return sendJson(res, 200, { faults: faults ?? null });
 		}
 		const match = /^\/__sim\/assignments\/([^/]+)\/state$/.exec(url.pathname);
@@ -425,7 +402,7 @@ export async function startRestLms(options: RestLmsSimOptions = {}): Promise<Res
 		close: () => closeServer(server),
 		setFaults(profile) {
 			faults = profile;
-			dice = seeded(profile?.seed ?? 1);
+			dice = seededRandom(profile?.seed ?? 1);
 		},
 		setRateLimit(limit) {
 			rateLimit = limit;

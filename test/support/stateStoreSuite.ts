@@ -241,6 +241,11 @@ export function describeStateStoreBehaviour(label: string, target: StateStoreTar
 			expect(replayed?.replayedAt).not.toBeNull();
 			expect(Date.parse(replayed?.replayedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(replayed?.createdAt ?? ''));
 			expect((await store.listDeadLetters({ limit: 1 })).map((entry) => entry.id)).toEqual([first]);
+			expect((await store.listDeadLetters({ afterId: first })).map((entry) => entry.id)).toEqual([third]);
+			const byNode = (node: string) => store.listDeadLetters({ node, includeReplayed: true }).then((list) => list.map((entry) => entry.id));
+			expect(await byNode('LMS Push')).toEqual([first]);
+			expect(await byNode('PII Scan')).toEqual([third]);
+			expect(await byNode('No Such Node')).toEqual([]);
 			await expect(store.markDeadLetterReplayed(9999)).rejects.toThrow('Dead letter 9999 does not exist');
 		});
 

@@ -1,6 +1,6 @@
 import type { RecordingRef } from '../../nodes/shared/recordingRef';
+import { compareRevisions } from '../../nodes/shared/lms/assetRules';
 import {
-	compareRevisions,
 	RestLmsAdapter,
 	RestLmsAuthError,
 	RestLmsClient,
@@ -205,6 +205,10 @@ describe('generic REST LMS target', () => {
 			expect([...sim.assets.values()][0]).toMatchObject({ visibility: 'private', status: 'quarantined', score: 88 });
 			const unscanned = await lms.pushFinal(final('rec-6', '2025-03-05T09:00:00.000Z', 88, { pii: undefined }));
 			expect(sim.assets.get(unscanned.assetId)?.visibility).toBe('private');
+			const paused = await lms.pushFinal(final('rec-6b', '2025-03-05T09:00:00.000Z', 88, { platformFlags: { securePause: true } }));
+			expect(sim.assets.get(paused.assetId)).toMatchObject({ visibility: 'private', status: 'published' });
+			const clean = await lms.pushFinal(final('rec-6c', '2025-03-05T09:00:00.000Z', 88));
+			expect(sim.assets.get(clean.assetId)?.visibility).toBe('public');
 		});
 
 		it('retracts: back to private, score removed, status evaluation_retracted; older pushes stay out', async () => {
@@ -479,6 +483,7 @@ describe('generic REST LMS target', () => {
 	});
 
 	it('orders revisions as times, numbers or strings', () => {
+		expect(compareRevisions('2025-03-05T10:00:00Z', '2025-03-05T10:00:00.000Z')).toBe(0);
 		expect(compareRevisions('2025-03-05T09:00:00Z', '2025-03-05T10:00:00.000Z')).toBeLessThan(0);
 		expect(compareRevisions('2025-03-05T11:00:00+02:00', '2025-03-05T10:00:00.000Z')).toBeLessThan(0);
 		expect(compareRevisions('10', '9')).toBeGreaterThan(0);

@@ -3,8 +3,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { HttpClient } from '../../nodes/shared/transport/http';
 import { TokenBucket } from '../../nodes/shared/transport/rateLimit';
 import { main } from '../simulators/cli';
+import { maxRequestsInWindow } from '../simulators/httpUtil';
 import {
-	maxRequestsInWindow,
 	startXapiLrs,
 	type XapiLrsSimulator,
 	type XapiRandomFaults,

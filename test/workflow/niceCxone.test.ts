@@ -5,28 +5,17 @@ import { join, resolve } from 'node:path';
 
 import { Logger } from '@n8n/backend-common';
 import { Container } from '@n8n/di';
-import { CustomDirectoryLoader, ExecutionLifecycleHooks, PollContext, WorkflowExecute } from 'n8n-core';
-import {
-	createRunExecutionData,
-	Workflow,
-	type ICredentialDataDecryptedObject,
-	type IDataObject,
-	type INode,
-	type INodeParameters,
-	type INodeType,
-	type INodeTypes,
-	type IRun,
-	type IWorkflowBase,
-} from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IDataObject, INode, INodeParameters, INodeType } from 'n8n-workflow';
 
 import { clearNiceClientCaches } from '../../nodes/shared/ccaas/nice/client';
 import { closeAllStateStores } from '../../nodes/shared/state';
 import { startNiceCxoneSimulator, type NiceSimulator, type SimNiceEvaluation } from '../simulators/niceCxone';
 import { makeClip } from '../support/mediaClips';
 import { niceCredentialData } from '../support/nice';
+import { itemsOf, loadPollTrigger, pollTrigger } from '../support/pollTrigger';
 import { startS3Server, type S3TestServer } from '../support/s3';
 import { objectStoreCredentialData } from '../support/stack';
-import { runWorkflow, testAdditionalData } from '../support/workflowHarness';
+import { runWorkflow } from '../support/workflowHarness';
 
 /**
  * The compiled NICE nodes (dist/) in n8n's engine: the poll trigger driven like n8n drives it (manual "Fetch Test
@@ -44,9 +33,7 @@ let stateDir: string;
 let mp4Path: string;
 
 beforeAll(async () => {
-	const loader = new CustomDirectoryLoader(TRIGGER_DIR);
-	await loader.loadAll();
-	triggerType = loader.getNode('niceEvaluationTrigger').type as INodeType;
+	triggerType = await loadPollTrigger(TRIGGER_DIR, 'niceEvaluationTrigger');
 	s3 = await startS3Server();
 	stateDir = mkdtempSync(join(tmpdir(), 'cx-nice-wf-'));
 	mp4Path = await makeClip(join(stateDir, 'contact.mp4'), { seconds: 2, codec: 'h264', faststart: true });
@@ -93,25 +80,15 @@ function credentials(): Record<string, ICredentialDataDecryptedObject> {
 }
 
 function setUpTrigger(parameters: INodeParameters = {}) {
-	const node: INode = {
-		id: 'nice-poll-1',
-		name: TRIGGER_NAME,
+	return pollTrigger({
+		nodeType: triggerType,
+		nodeName: TRIGGER_NAME,
 		type: 'CUSTOM.niceEvaluationTrigger',
-		typeVersion: 1,
-		position: [0, 0],
+		workflowId: 'wf-nice-poll',
+		credentials: { niceCxoneApi: { id: 'nice-cred', name: 'NICE CXone (simulator)', data: niceCredentialData(sim) } },
 		parameters,
-		credentials: { niceCxoneApi: { id: 'nice-cred', name: 'NICE CXone (simulator)' } },
-	};
-	const nodeTypes: INodeTypes = { getByName: () => triggerType, getByNameAndVersion: () => triggerType, getKnownTypes: () => ({}) };
-	const workflow = new Workflow({ id: 'wf-nice-poll', name: 'nice poll', nodes: [node], connections: {}, nodeTypes, active: true, settings: {}, staticData: {} });
-	const hooks = new ExecutionLifecycleHooks('manual', 'nice-poll', workflow as unknown as IWorkflowBase);
-	const additionalData = testAdditionalData('nice-poll', hooks, credentials());
-	const poll = async () => await triggerType.poll!.call(new PollContext(workflow, workflow.getNode(TRIGGER_NAME)!, additionalData, 'trigger', 'activate'));
-	const staticData = () => workflow.getStaticData('node', workflow.getNode(TRIGGER_NAME)!);
-	return { workflow, hooks, additionalData, poll, staticData };
+	});
 }
-
-const itemsOf = (output: Awaited<ReturnType<NonNullable<INodeType['poll']>>>) => (output?.[0] ?? []).map((item) => item.json);
 
 describe('workflow: NICE Evaluation Trigger (compiled node, n8n engine)', () => {
 	it('declares polling and gets n8n’s Poll Times parameter', () => {
@@ -123,15 +100,9 @@ describe('workflow: NICE Evaluation Trigger (compiled node, n8n engine)', () => 
 		const now = Date.now();
 		sim.seedEvaluation(completed('wf-old', '500001', now - 3 * DAY, 55));
 		sim.seedEvaluation(completed('wf-new', '500002', now - 2 * 3600_000, 91.5));
-		const { workflow, hooks, additionalData, staticData } = setUpTrigger();
-		const done = new Promise<IRun>((resolveRun) => hooks.addHandler('workflowExecuteAfter', (run: IRun) => resolveRun(run)));
-		const runExecutionData = createRunExecutionData({
-			executionData: { nodeExecutionStack: [{ node: workflow.getNode(TRIGGER_NAME)!, data: { main: [[]] }, source: null }] },
-		});
-		await new WorkflowExecute(additionalData, 'manual', runExecutionData).processRunExecutionData(workflow);
-		const run = await done;
+		const { fetchTestEvent, staticData } = setUpTrigger();
+		const { run, output } = await fetchTestEvent();
 		expect(run.data.resultData.error).toBeUndefined();
-		const output = run.data.resultData.runData[TRIGGER_NAME][0].data!.main[0]!.map((item) => item.json);
 		expect(output).toHaveLength(1);
 		expect(output[0]).toMatchObject({ source: 'nice-cxone', conversationId: '500002', evaluation: { id: 'wf-new', totalScore: 91.5, status: 'FINISHED' } });
 		expect(staticData()).toEqual({});

@@ -2,30 +2,14 @@ import { resolve } from 'node:path';
 
 import { Logger } from '@n8n/backend-common';
 import { Container } from '@n8n/di';
-import { CustomDirectoryLoader, ExecutionLifecycleHooks, PollContext, WorkflowExecute } from 'n8n-core';
-import {
-	createRunExecutionData,
-	NodeApiError,
-	Workflow,
-	type IDataObject,
-	type INode,
-	type INodeParameters,
-	type INodeType,
-	type INodeTypes,
-	type IRun,
-	type IWorkflowBase,
-} from 'n8n-workflow';
+import { NodeApiError, type IDataObject, type INodeParameters, type INodeType } from 'n8n-workflow';
 
 import { createAnalyticsSimulator, type AnalyticsSimulator } from '../simulators/genesysAnalytics';
 import { startGenesysSimulator, type GenesysSimulator, type SimConversation } from '../simulators/genesysCloud';
+import { itemsOf, loadPollTrigger, pollTrigger } from '../support/pollTrigger';
 import { genesysCredentialData } from '../support/stack';
-import { testAdditionalData } from '../support/workflowHarness';
 
-/**
- * The compiled poll trigger (dist/, loaded by n8n-core's own CustomDirectoryLoader, so `polling: true` gets
- * n8n's Poll Times parameter) driven the two ways n8n drives it: "Fetch Test Event" through WorkflowExecute
- * in manual mode, and scheduled polls through a PollContext with the workflow's static data kept between them.
- */
+/** The compiled Genesys poll trigger in n8n's engine, driven like n8n drives it (see support/pollTrigger). */
 const NODE_DIR = resolve(__dirname, '../../dist/nodes/GenesysRecordingPollTrigger');
 const NODE_NAME = 'Genesys Recording Poll Trigger';
 const MIN = 60_000;
@@ -35,9 +19,7 @@ let analytics: AnalyticsSimulator;
 let sim: GenesysSimulator;
 
 beforeAll(async () => {
-	const loader = new CustomDirectoryLoader(NODE_DIR);
-	await loader.loadAll();
-	nodeType = loader.getNode('genesysRecordingPollTrigger').type as INodeType;
+	nodeType = await loadPollTrigger(NODE_DIR, 'genesysRecordingPollTrigger');
 });
 
 beforeEach(async () => {
@@ -86,29 +68,15 @@ function expectedItem(conversation: SimConversation): IDataObject {
 }
 
 function setUp(parameters: INodeParameters = {}) {
-	const node: INode = {
-		id: 'poll-1',
-		name: NODE_NAME,
+	return pollTrigger({
+		nodeType,
+		nodeName: NODE_NAME,
 		type: 'CUSTOM.genesysRecordingPollTrigger',
-		typeVersion: 1,
-		position: [0, 0],
+		workflowId: 'wf-poll',
+		credentials: { genesysCloudApi: { id: 'genesys-cred', name: 'Genesys Cloud (simulator)', data: genesysCredentialData(sim) } },
 		parameters,
-		credentials: { genesysCloudApi: { id: 'genesys-cred', name: 'Genesys Cloud (simulator)' } },
-	};
-	const nodeTypes: INodeTypes = {
-		getByName: () => nodeType,
-		getByNameAndVersion: () => nodeType,
-		getKnownTypes: () => ({}),
-	};
-	const workflow = new Workflow({ id: 'wf-poll', name: 'poll test', nodes: [node], connections: {}, nodeTypes, active: true, settings: {}, staticData: {} });
-	const hooks = new ExecutionLifecycleHooks('manual', 'poll-test', workflow as unknown as IWorkflowBase);
-	const additionalData = testAdditionalData('poll-test', hooks, { genesysCloudApi: genesysCredentialData(sim) });
-	const poll = async () => await nodeType.poll!.call(new PollContext(workflow, workflow.getNode(NODE_NAME)!, additionalData, 'trigger', 'activate'));
-	const staticData = () => workflow.getStaticData('node', workflow.getNode(NODE_NAME)!);
-	return { workflow, hooks, additionalData, poll, staticData };
+	});
 }
-
-const itemsOf = (output: Awaited<ReturnType<NonNullable<INodeType['poll']>>>) => (output?.[0] ?? []).map((item) => item.json);
 
 describe('workflow: Genesys Recording Poll Trigger (compiled node, n8n engine)', () => {
 	it('gets n8n’s Poll Times parameter because it declares polling', () => {
@@ -120,15 +88,9 @@ describe('workflow: Genesys Recording Poll Trigger (compiled node, n8n engine)',
 		seed('conv-sample-old', 50 * MIN);
 		const latest = seed('conv-sample-new', 5 * MIN);
 		sim.seedConversation({ ...seed('conv-ongoing', 0), startTime: ago(2 * MIN), endTime: undefined });
-		const { workflow, hooks, additionalData, staticData } = setUp();
-		const done = new Promise<IRun>((resolveRun) => hooks.addHandler('workflowExecuteAfter', (run: IRun) => resolveRun(run)));
-		const runExecutionData = createRunExecutionData({
-			executionData: { nodeExecutionStack: [{ node: workflow.getNode(NODE_NAME)!, data: { main: [[]] }, source: null }] },
-		});
-		await new WorkflowExecute(additionalData, 'manual', runExecutionData).processRunExecutionData(workflow);
-		const run = await done;
+		const { fetchTestEvent, staticData } = setUp();
+		const { run, output } = await fetchTestEvent();
 		expect(run.data.resultData.error).toBeUndefined();
-		const output = run.data.resultData.runData[NODE_NAME][0].data!.main[0]!.map((item) => item.json);
 		expect(output).toEqual([expectedItem(latest)]);
 		expect(analytics.stats.bodies[0]).toMatchObject({ order: 'desc', paging: { pageSize: 25, pageNumber: 1 } });
 		expect(staticData()).toEqual({});

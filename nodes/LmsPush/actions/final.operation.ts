@@ -58,10 +58,16 @@ export async function execute(this: IExecuteFunctions, i: number, json: IDataObj
 		const asset = await assetFor.call(this, i, ref, assetDescriptionOf(ref));
 		const result = await pushEvaluation(adapter, asset, current, signal);
 		const stage = result.stage === 'final' ? 'pushed_final' : 'pushed_placeholder';
-		await recordStage(state, ref, stage, {
-			lmsAssetId: result.assetId,
-			ref: current.training?.retracted ? { evaluation: undefined } : { evaluation: current.evaluation, ...(current.taxonomy ? { taxonomy: current.taxonomy } : {}) },
-		});
+		await recordStage(
+			state,
+			ref,
+			stage,
+			{
+				lmsAssetId: result.assetId,
+				ref: current.training?.retracted ? { evaluation: undefined } : { evaluation: current.evaluation, ...(current.taxonomy ? { taxonomy: current.taxonomy } : {}) },
+			},
+			row,
+		);
 		await state.linkEvaluation(current.evaluation.id, ref.stateKey);
 		results.push({
 			json: {

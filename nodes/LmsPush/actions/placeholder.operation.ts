@@ -34,15 +34,18 @@ export async function execute(this: IExecuteFunctions, i: number, json: IDataObj
 	const signal = this.getExecutionCancelSignal();
 	const asset = await assetFor.call(this, i, ref, description);
 	const placeholder = await adapter.pushPlaceholder(asset, signal);
-	let row = await recordStage(state, ref, 'pushed_placeholder', { lmsAssetId: placeholder.assetId, ref: { ...ref, lmsAsset: description } as Partial<RecordingRef> });
+	const row = await recordStage(state, ref, 'pushed_placeholder', { lmsAssetId: placeholder.assetId, ref: { ...ref, lmsAsset: description } as Partial<RecordingRef> });
 	let result = placeholder;
 	const evaluation = latestEvaluationFor(ref, await state.listEvaluationsByConversation(ref.conversationId));
 	if (evaluation && appliesToAsset(evaluation, { includeUnreleased: Boolean(options.includeUnreleased) })) {
 		result = await pushEvaluation(adapter, { ...asset, ref: row?.ref ? ({ ...ref, ...row.ref } as RecordingRef) : ref }, evaluation, signal);
-		row = await recordStage(state, ref, result.stage === 'final' ? 'pushed_final' : 'pushed_placeholder', {
-			lmsAssetId: result.assetId,
-			ref: { evaluation: evaluation.evaluation, ...(evaluation.taxonomy ? { taxonomy: evaluation.taxonomy } : {}) },
-		});
+		await recordStage(
+			state,
+			ref,
+			result.stage === 'final' ? 'pushed_final' : 'pushed_placeholder',
+			{ lmsAssetId: result.assetId, ref: { evaluation: evaluation.evaluation, ...(evaluation.taxonomy ? { taxonomy: evaluation.taxonomy } : {}) } },
+			row,
+		);
 		await state.linkEvaluation(evaluation.evaluation.id, ref.stateKey);
 	}
 	const out: IDataObject = {

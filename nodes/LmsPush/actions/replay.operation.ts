@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import type { StateStore } from '../../shared/state/types';
+import type { DeadLetter, StateStore } from '../../shared/state/types';
 
 export type ItemOperation = (this: IExecuteFunctions, i: number, json: IDataObject, state: StateStore) => Promise<INodeExecutionData | INodeExecutionData[]>;
 
@@ -16,13 +16,7 @@ export async function execute(
 ): Promise<INodeExecutionData[]> {
 	const nodeName = (this.getNodeParameter('deadLetterNode', 0, '') as string) || undefined;
 	const limit = this.getNodeParameter('limit', 0, 50) as number;
-	const letters = (await state.listDeadLetters({ limit: Math.max(limit * 4, limit) }))
-		.filter((letter) => !nodeName || letter.node === nodeName)
-		.filter((letter) => {
-			const payload = letter.payload as { operation?: string } | null;
-			return typeof payload?.operation === 'string' && payload.operation in operations;
-		})
-		.slice(0, limit);
+	const letters = await pendingLetters(state, operations, limit, nodeName);
 	const out: INodeExecutionData[] = [];
 	for (const letter of letters) {
 		const { operation, item } = letter.payload as { operation: string; item: IDataObject };
@@ -40,4 +34,25 @@ export async function execute(
 		}
 	}
 	return out;
+}
+
+/** Pages through pending dead letters (one node's, when named) until `limit` of LMS Push's operations are found. */
+async function pendingLetters(
+	state: StateStore,
+	operations: Record<string, ItemOperation>,
+	limit: number,
+	node: string | undefined,
+): Promise<DeadLetter[]> {
+	const found: DeadLetter[] = [];
+	let afterId = 0;
+	for (;;) {
+		const page = await state.listDeadLetters({ node, afterId, limit: 500 });
+		for (const letter of page) {
+			const operation = (letter.payload as { operation?: unknown } | null)?.operation;
+			if (typeof operation === 'string' && operation in operations) found.push(letter);
+			if (found.length === limit) return found;
+		}
+		if (page.length < 500) return found;
+		afterId = page[page.length - 1].id;
+	}
 }

@@ -20,9 +20,10 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	if (operation === 'replayDeadLetters') {
 		return [await replay.execute.call(this, state, itemOperations)];
 	}
+	// Operation has noDataExpression: it is the same for every item.
+	const itemOperation = itemOperations[operation];
 	const returnData: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
-		const itemOperation = itemOperations[this.getNodeParameter('operation', i) as string];
 		try {
 			if (!itemOperation) throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not supported`, { itemIndex: i });
 			const produced = await itemOperation.call(this, i, items[i].json, state);

@@ -3,8 +3,6 @@ import type { ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTe
 import { NiceClient } from '../../shared/ccaas/nice/client';
 import { listExtractionJobs } from '../../shared/ccaas/nice/extraction';
 import { credentialTest as sharedTests } from '../../shared/n8n/credentialTests';
-import { objectStoreConfigFromCredentials } from '../../shared/n8n/resources';
-import { ObjectStore } from '../../shared/store/objectStore';
 import { niceCredentials } from '../transport';
 
 /** Credential tests of the NICE CXone nodes (`testedBy`). Messages never carry secrets. */
@@ -24,12 +22,6 @@ export const credentialTest = {
 		}
 	},
 
-	async niceCustomerS3Test(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-		try {
-			await new ObjectStore(objectStoreConfigFromCredentials(credential.data ?? {})).checkAccess();
-			return { status: 'OK', message: 'Connection successful!' };
-		} catch (error) {
-			return { status: 'Error', message: (error as Error).message };
-		}
-	},
+	/** The customer's bucket is an S3 store like the staging one: the same access check. */
+	niceCustomerS3Test: sharedTests.cxObjectStoreTest,
 };

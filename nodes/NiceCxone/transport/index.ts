@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 
 import type { ICredentialDataDecryptedObject, IExecuteFunctions, IPollFunctions } from 'n8n-workflow';
 
-import { DEFAULT_EXTRACTION_MIN_INTERVAL_MS, NiceClient } from '../../shared/ccaas/nice/client';
+import {
+	DEFAULT_AUTH_BASE_URL,
+	DEFAULT_EXTRACTION_MIN_INTERVAL_MS,
+	DEFAULT_LEGACY_AUTH_BASE_URL,
+	DEFAULT_PLAYBACK_PER_5_MIN,
+	NiceClient,
+} from '../../shared/ccaas/nice/client';
 import type { NiceCredentials } from '../../shared/ccaas/nice/types';
 import { objectStoreConfigFromCredentials } from '../../shared/n8n/resources';
 import { ObjectStore } from '../../shared/store/objectStore';
@@ -17,8 +23,8 @@ export function niceCredentials(credentials: ICredentialDataDecryptedObject): Ni
 	const intervalSec = Number(credentials.extractionIntervalSec);
 	return {
 		authFlow: credentials.authFlow === 'accessKey' ? 'accessKey' : 'oauth',
-		authBaseUrl: String(credentials.authBaseUrl || 'https://cxone.niceincontact.com'),
-		legacyAuthBaseUrl: String(credentials.legacyAuthBaseUrl || 'https://na1.nice-incontact.com'),
+		authBaseUrl: String(credentials.authBaseUrl || DEFAULT_AUTH_BASE_URL),
+		legacyAuthBaseUrl: String(credentials.legacyAuthBaseUrl || DEFAULT_LEGACY_AUTH_BASE_URL),
 		clientId: (credentials.clientId as string) || undefined,
 		clientSecret: (credentials.clientSecret as string) || undefined,
 		accessKeyId: String(credentials.accessKeyId ?? ''),
@@ -29,7 +35,7 @@ export function niceCredentials(credentials: ICredentialDataDecryptedObject): Ni
 			.split(',')
 			.map((host) => host.trim())
 			.filter(Boolean),
-		playbackRequestsPer5Min: Number(credentials.playbackRequestsPer5Min) || 150,
+		playbackRequestsPer5Min: Number(credentials.playbackRequestsPer5Min) || DEFAULT_PLAYBACK_PER_5_MIN,
 		extractionMinIntervalMs: Number.isFinite(intervalSec) && intervalSec >= 0 ? intervalSec * 1000 : DEFAULT_EXTRACTION_MIN_INTERVAL_MS,
 	};
 }

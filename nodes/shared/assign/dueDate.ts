@@ -52,5 +52,14 @@ export function businessDueDate(options: DueDateOptions): DueDate {
 		day = day.plus({ days: 1 });
 		if (isWorkingDay(day, holidays)) remaining--;
 	}
-	return { date: day.toISODate() as string, dueAt: day.endOf('day').set({ millisecond: 0 }).toISO({ suppressMilliseconds: true }) as string, timeZone: zone };
+	return { date: day.toISODate() as string, dueAt: endOfDayIso(day), timeZone: zone };
+}
+
+function endOfDayIso(day: DateTime): string {
+	return day.endOf('day').set({ millisecond: 0 }).toISO({ suppressMilliseconds: true }) ?? '';
+}
+
+/** The last second of a calendar date (YYYY-MM-DD) in a time zone, as an ISO instant with its offset. */
+export function endOfDay(date: string, zone: string): string {
+	return endOfDayIso(DateTime.fromISO(date, { zone }));
 }

@@ -1,11 +1,9 @@
-import { DateTime } from 'luxon';
-
 import { CX_TRAINING_NAMESPACE, uuidV5 } from '../ids';
 import { revisionOf } from '../lms/pipeline';
 import type { AssignmentRequest, AssignResult, LmsAdapter, TargetAssignment } from '../lms/types';
 import type { EvaluationItem } from '../recordingRef';
 import type { AssignmentClaim, StateStore } from '../state/types';
-import { businessDueDate, type DueDate } from './dueDate';
+import { businessDueDate, endOfDay, type DueDate } from './dueDate';
 import { decideAssignment, type AssignPolicy, type AssignTrigger, type SkipReason } from './policy';
 
 export interface GuardOptions {
@@ -177,9 +175,10 @@ export async function completeApproval(
 	const item = stored?.payload as EvaluationItem | undefined;
 	if (!item?.evaluation) throw new Error(`The evaluation behind claim ${claimKey} is no longer in the state store`);
 	const assignmentId = assignmentIdFor(claimKey);
+	const timeZone = item.agent?.timeZone || options.defaultTimeZone;
 	const due: DueDate = claim.dueDate
-		? { date: claim.dueDate, dueAt: endOfDay(claim.dueDate, item.agent?.timeZone || options.defaultTimeZone), timeZone: item.agent?.timeZone || options.defaultTimeZone }
-		: businessDueDate({ businessDays: 5, timeZone: item.agent?.timeZone || options.defaultTimeZone });
+		? { date: claim.dueDate, dueAt: endOfDay(claim.dueDate, timeZone), timeZone }
+		: businessDueDate({ businessDays: 5, timeZone });
 	const decision = { moduleId: claim.moduleId, reason: 'Approved remedial training', alsoIndicated: [] as string[] };
 	const assignment = summary(item, claimKey, assignmentId, decision, claim, adapter.target, undefined, due);
 	if (claim.status === 'assigned') return { output: 'assigned', assignment: { ...assignment, created: false }, triggers: [] };
@@ -264,8 +263,4 @@ function summary(
 		target,
 		...(created === undefined ? {} : { created }),
 	};
-}
-
-function endOfDay(date: string, zone: string): string {
-	return DateTime.fromISO(date, { zone }).endOf('day').set({ millisecond: 0 }).toISO({ suppressMilliseconds: true }) ?? '';
 }

@@ -1,5 +1,6 @@
 import type { GenesysClient } from '../ccaas/genesys/client';
-import { compareRevisions, effectiveVisibility, isQuarantined, REST_STATUS } from './rest';
+import { finalVisibility, isQuarantined, staleFinal, staleRetraction } from './assetRules';
+import { REST_STATUS } from './rest';
 import type {
 	AssetSnapshot,
 	AssigneeRef,
@@ -285,7 +286,7 @@ export class GenesysLearningAdapter implements LmsAdapter {
 		const marker: ModuleMarker = {
 			stage: quarantined ? 'quarantined' : 'final',
 			status: quarantined ? REST_STATUS.quarantined : REST_STATUS.final,
-			visibility: effectiveVisibility(asset),
+			visibility: finalVisibility(asset),
 			revision: asset.revision,
 			evaluationId: asset.evaluation.id,
 			score: asset.evaluation.totalScore,
@@ -299,7 +300,7 @@ export class GenesysLearningAdapter implements LmsAdapter {
 			current = module;
 		}
 		const stored = this.markerOf(current);
-		if (stored.revision && compareRevisions(asset.revision, stored.revision) <= 0) {
+		if (staleFinal(stored, asset.revision)) {
 			if (current.isPublished === false) await this.publish(current.id, signal);
 			return this.result(current, stored, false, { stale: true, storedRevision: stored.revision });
 		}
@@ -323,15 +324,11 @@ export class GenesysLearningAdapter implements LmsAdapter {
 			current = module;
 		}
 		const stored = this.markerOf(current);
-		if (stored.evaluationId && stored.evaluationId !== evaluationId) {
-			return this.result(current, stored, false, { stale: true, otherEvaluation: true });
-		}
-		const order = stored.revision ? compareRevisions(revision, stored.revision) : 1;
-		// Same rule as the REST target: an older retraction never undoes a newer evaluation; one at the same
+		// Same rule as every target: an older retraction never undoes a newer evaluation; one at the same
 		// revision still applies to a published asset (a deletion may not get a new change time).
-		if (order < 0 || (order === 0 && stored.status === REST_STATUS.retracted)) {
-			return this.result(current, stored, false, { stale: true, storedRevision: stored.revision });
-		}
+		const stale = staleRetraction(stored, evaluationId, revision);
+		if (stale === 'other_evaluation') return this.result(current, stored, false, { stale: true, otherEvaluation: true });
+		if (stale) return this.result(current, stored, false, { stale: true, storedRevision: stored.revision });
 		const updated = await this.updateModule(current, asset, marker, signal);
 		return this.result(updated, marker, false, { retracted: true, updated: true });
 	}

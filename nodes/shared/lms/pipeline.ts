@@ -1,5 +1,6 @@
 import type { EvaluationItem, RecordingRef } from '../recordingRef';
 import type { RecordingRow, RecordingStage, StateStore, StoredEvaluation } from '../state/types';
+import { compareRevisions, visibilityOf } from './assetRules';
 import type { FinalAsset, LmsAdapter, PlaceholderAsset, PushResult } from './types';
 
 /**
@@ -7,14 +8,6 @@ import type { FinalAsset, LmsAdapter, PlaceholderAsset, PushResult } from './typ
  * The recording half pushes a placeholder, then finishes it at once when its evaluation is already stored;
  * the evaluation half stores the evaluation, then finishes every asset of that conversation and agent.
  */
-
-/** Public only when the scan was clean, the platform flagged nothing and the taxonomy asks for it. */
-export function visibilityOf(ref: Partial<RecordingRef>, taxonomy: EvaluationItem['taxonomy'] | undefined): 'private' | 'public' {
-	if (taxonomy?.visibility !== 'public') return 'private';
-	if (ref.pii?.verdict !== 'clean') return 'private';
-	if (ref.platformFlags?.sensitiveData || ref.platformFlags?.securePause) return 'private';
-	return 'public';
-}
 
 export function revisionOf(item: EvaluationItem): string {
 	return item.evaluation.revision ?? item.evaluation.evaluatedAt ?? '';
@@ -47,7 +40,7 @@ export function latestEvaluationFor(ref: RecordingRef, stored: StoredEvaluation[
 	const matching = stored
 		.map((row) => ({ row, item: row.payload as EvaluationItem }))
 		.filter(({ item }) => item?.evaluation && belongsTo(item, ref))
-		.sort((a, b) => (a.row.revision < b.row.revision ? 1 : a.row.revision > b.row.revision ? -1 : 0));
+		.sort((a, b) => compareRevisions(b.row.revision, a.row.revision));
 	return matching[0]?.item;
 }
 
@@ -66,23 +59,30 @@ export function appliesToAsset(item: EvaluationItem, options: { includeUnrelease
 	return Boolean(options.includeUnreleased) || item.evaluation.released;
 }
 
-/** Compare-and-swap update of a recording row, retried when another worker wrote in between. */
+/**
+ * Compare-and-swap update of a recording row, retried when another worker wrote in between. `known` is a row the
+ * caller has just read or written: the first attempt starts from it instead of creating or reading the row again
+ * (a stale one only costs a re-read).
+ */
 export async function recordStage(
 	state: StateStore,
 	ref: RecordingRef,
 	stage: RecordingStage,
 	patch: { lmsAssetId?: string; ref?: Partial<RecordingRef> } = {},
+	known?: RecordingRow,
 ): Promise<RecordingRow | undefined> {
-	const row = await state.upsertRecording({
-		stateKey: ref.stateKey,
-		source: ref.source,
-		conversationId: ref.conversationId,
-		recordingId: ref.recordingId,
-		stage,
-		ref,
-	});
+	let current: RecordingRow | undefined =
+		known ??
+		(await state.upsertRecording({
+			stateKey: ref.stateKey,
+			source: ref.source,
+			conversationId: ref.conversationId,
+			recordingId: ref.recordingId,
+			stage,
+			ref,
+		}));
 	for (let attempt = 0; attempt < 8; attempt++) {
-		const current = attempt === 0 ? row : await state.getRecording(ref.stateKey);
+		if (attempt > 0) current = await state.getRecording(ref.stateKey);
 		if (!current) return undefined;
 		// A placeholder never downgrades a final or quarantined asset.
 		const nextStage = stage === 'pushed_placeholder' && (current.stage === 'pushed_final' || current.stage === 'quarantined') ? current.stage : stage;

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 import { HttpError, TransportError } from '../transport/errors';
 import { HttpClient, type HttpRequest, type RetryPolicy } from '../transport/http';
-import { TokenBucket } from '../transport/rateLimit';
+import { sharedBucket, windowLimit } from '../transport/rateLimit';
+import { finalVisibility, isQuarantined, RETRACTED_STATUS, staleFinal, staleRetraction } from './assetRules';
 import type {
 	AssetSnapshot,
 	AssigneeRef,
@@ -81,7 +82,7 @@ export const REST_STATUS = {
 	placeholder: 'pending_review',
 	final: 'published',
 	quarantined: 'quarantined',
-	retracted: 'evaluation_retracted',
+	retracted: RETRACTED_STATUS,
 } as const;
 
 export interface RestAsset {
@@ -133,28 +134,6 @@ export class RestLmsAuthError extends Error {
 	}
 }
 
-/**
- * Orders evaluation revisions (ISO times of the last change; numbers and other strings are compared as such).
- * Negative when `a` is older than `b`.
- */
-export function compareRevisions(a: string, b: string): number {
-	const ta = Date.parse(a);
-	const tb = Date.parse(b);
-	if (!Number.isNaN(ta) && !Number.isNaN(tb) && /\d{4}-\d{2}-\d{2}/.test(a) && /\d{4}-\d{2}-\d{2}/.test(b)) return ta - tb;
-	if (/^\d+(\.\d+)?$/.test(a) && /^\d+(\.\d+)?$/.test(b)) return Number(a) - Number(b);
-	return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** PII found or unsure, or a platform sensitive-data flag: the asset is quarantined (private, never public). */
-export function isQuarantined(ref: RecordingRef): boolean {
-	return ref.pii?.verdict === 'found' || ref.pii?.verdict === 'unsure' || ref.platformFlags?.sensitiveData === true;
-}
-
-/** Public only when asked for, the PII scan said clean and nothing flagged the recording (DESIGN.md §6). */
-export function effectiveVisibility(asset: { ref: RecordingRef; visibility?: 'private' | 'public' }): 'private' | 'public' {
-	return asset.visibility === 'public' && asset.ref.pii?.verdict === 'clean' && !isQuarantined(asset.ref) ? 'public' : 'private';
-}
-
 export function mapAssignmentState(state: string | undefined): TargetAssignment['state'] {
 	switch ((state ?? '').toLowerCase()) {
 		case 'assigned':
@@ -166,26 +145,6 @@ export function mapAssignmentState(state: string | undefined): TargetAssignment[
 		default:
 			return 'unknown';
 	}
-}
-
-/** One bucket per target + credential + limit in this process. */
-const buckets = new Map<string, TokenBucket>();
-
-/**
- * A token bucket that never lets more than `limit` requests start in any window of `windowMs`: a burst of
- * `b` plus a refill of `limit - b` per window (a plain bucket of rate `limit` and burst `b` would allow
- * `limit + b` in the first window).
- */
-export function restLmsBucket(key: string, limit: number, windowMs = 60000): TokenBucket {
-	if (!Number.isFinite(limit) || limit < 2) throw new Error('REST LMS credential: Requests per Minute must be at least 2');
-	const id = `${key}|${limit}|${windowMs}`;
-	let bucket = buckets.get(id);
-	if (!bucket) {
-		const burst = Math.max(1, Math.floor(limit / 10));
-		bucket = new TokenBucket(((limit - burst) * 60000) / windowMs, burst);
-		buckets.set(id, bucket);
-	}
-	return bucket;
 }
 
 /** The REST contract over the shared transport: auth, rate limit, lookups and writes. */
@@ -226,8 +185,10 @@ export class RestLmsClient {
 			.update([credentials.authType, credentials.headerName, credentials.username, ...this.secrets].join('\u0000'))
 			.digest('hex')
 			.slice(0, 16);
-		const bucket = restLmsBucket(`rest-lms|${this.baseUrl}|${identity}`, credentials.requestsPerMinute ?? 120, options.rateWindowMs);
-		this.http = new HttpClient({ bucket, retry: options.retry });
+		const limit = credentials.requestsPerMinute ?? 120;
+		if (!Number.isFinite(limit) || limit < 2) throw new Error('REST LMS credential: Requests per Minute must be at least 2');
+		const { perMinute, burst } = windowLimit(limit, options.rateWindowMs);
+		this.http = new HttpClient({ bucket: sharedBucket(`rest-lms|${this.baseUrl}|${identity}`, perMinute, burst), retry: options.retry });
 	}
 
 	private assertAuthConfigured(): void {
@@ -442,7 +403,7 @@ export class RestLmsAdapter implements LmsAdapter {
 			...this.baseBody(asset),
 			category: asset.category ?? null,
 			assetType: asset.assetType ?? null,
-			visibility: effectiveVisibility(asset),
+			visibility: finalVisibility(asset),
 			status: quarantined ? REST_STATUS.quarantined : REST_STATUS.final,
 			score: asset.evaluation.totalScore,
 			evaluationId: asset.evaluation.id,
@@ -454,7 +415,7 @@ export class RestLmsAdapter implements LmsAdapter {
 			if (created) return this.result(stored, true);
 			current = stored; // lost a create race: apply the revision rule to what the winner wrote
 		}
-		if (current.revision && compareRevisions(asset.revision, current.revision) <= 0) {
+		if (staleFinal(current, asset.revision)) {
 			return this.result(current, false, { stale: true, storedRevision: current.revision });
 		}
 		// The contract has no compare-and-swap on update; pushes of one recording are serialised by the state store's
@@ -485,16 +446,10 @@ export class RestLmsAdapter implements LmsAdapter {
 	}
 
 	private async retractExisting(current: RestAsset, changes: Partial<RestAsset>, evaluationId: string, revision: string, signal?: AbortSignal): Promise<PushResult> {
-		if (current.evaluationId && current.evaluationId !== evaluationId) {
-			// Another evaluation backs the asset now; retracting this one changes nothing.
-			return this.result(current, false, { stale: true, otherEvaluation: true });
-		}
-		const order = current.revision ? compareRevisions(revision, current.revision) : 1;
-		// An older retraction never undoes a newer evaluation. One at the same revision still applies to a published
-		// asset: a deleted evaluation does not always get a new change time.
-		if (order < 0 || (order === 0 && current.status === REST_STATUS.retracted)) {
-			return this.result(current, false, { stale: true, storedRevision: current.revision ?? undefined });
-		}
+		const stale = staleRetraction(current, evaluationId, revision);
+		// Another evaluation backs the asset now, or an older (or repeated) retraction: nothing changes.
+		if (stale === 'other_evaluation') return this.result(current, false, { stale: true, otherEvaluation: true });
+		if (stale) return this.result(current, false, { stale: true, storedRevision: current.revision ?? undefined });
 		const updated = await this.client.updateAsset(current, changes, signal);
 		return this.result(updated, false, { retracted: true, updated: true });
 	}

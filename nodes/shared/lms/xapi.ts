@@ -13,6 +13,7 @@ import type {
 	RecordingRef,
 	TargetAssignment,
 } from './types';
+import { finalVisibility, isQuarantined, RETRACTED_STATUS, staleFinal, staleRetraction, type StaleReason } from './assetRules';
 import {
 	actorFor,
 	assetStateProfileId,
@@ -91,26 +92,6 @@ export interface StatementPage {
 	truncated: boolean;
 }
 
-/**
- * Orders evaluation revisions: ISO times of the last change compare as instants, numbers as numbers,
- * anything else as strings. Negative when `a` is older than `b`.
- */
-export function compareRevisions(a: string, b: string): number {
-	const iso = /^\d{4}-\d{2}-\d{2}/;
-	if (iso.test(a) && iso.test(b)) {
-		const ta = Date.parse(a);
-		const tb = Date.parse(b);
-		if (!Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
-	}
-	if (/^\d+(\.\d+)?$/.test(a) && /^\d+(\.\d+)?$/.test(b)) return Number(a) - Number(b);
-	return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** PII found or unsure, or the platform flagged the recording: the asset stays private (DESIGN.md §6). */
-export function isQuarantinedRef(ref: RecordingRef): boolean {
-	return ref.pii?.verdict === 'found' || ref.pii?.verdict === 'unsure' || ref.platformFlags?.sensitiveData === true;
-}
-
 export interface AssetStateDocument {
 	stage: 'placeholder' | 'final' | 'quarantined';
 	status: string;
@@ -138,9 +119,6 @@ export interface AssetStateDocument {
 	courseId?: string;
 	[key: string]: unknown;
 }
-
-/** Status of an asset whose evaluation was withdrawn: private, unscored, the revision kept. */
-export const RETRACTED_STATUS = 'evaluation_retracted';
 
 const STAGE_RANK: Record<AssetStateDocument['stage'], number> = { placeholder: 0, final: 1, quarantined: 1 };
 
@@ -330,6 +308,8 @@ export class XapiClient {
 	/**
 	 * Read-modify-write of an Activity Profile document, retried when a concurrent writer wins.
 	 * `change` returning the very document it was given means "leave it": nothing is written.
+	 * `firstRead` is the caller's own fresh read (`current` undefined when absent): the first attempt uses it
+	 * instead of reading again; its etag still guards the write.
 	 */
 	async updateActivityProfile<T>(
 		activityId: string,
@@ -337,9 +317,10 @@ export class XapiClient {
 		change: (current: T | undefined) => T,
 		maxAttempts = 5,
 		signal?: AbortSignal,
+		firstRead?: { current: { document: T; etag: string } | undefined },
 	): Promise<T> {
 		for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-			const current = await this.getActivityProfile<T>(activityId, profileId, signal);
+			const current = attempt === 1 && firstRead ? firstRead.current : await this.getActivityProfile<T>(activityId, profileId, signal);
 			const next = change(current?.document);
 			if (current && next === current.document) return next;
 			if (await this.putActivityProfile(activityId, profileId, next, current?.etag, signal)) return next;
@@ -356,11 +337,6 @@ const ASSIGNMENT_MAX_PAGES = 50;
 const MAX_MODULES = 100;
 
 const STATE_RANK: Record<TargetAssignment['state'], number> = { unknown: 0, assigned: 1, started: 2, completed: 3 };
-
-interface StaleCheck {
-	stale: boolean;
-	reason?: 'older_revision' | 'same_revision' | 'other_evaluation' | 'already_retracted';
-}
 
 export class XapiLmsAdapter implements LmsAdapter {
 	readonly target = 'xapi';
@@ -381,12 +357,13 @@ export class XapiLmsAdapter implements LmsAdapter {
 		// Look first so the result can say whether this push created the asset or found it (a redelivery).
 		const existing = await this.client.getStatement(statement.id, signal);
 		let outcome: 'existing' | 'stored' | 'conflict' = 'existing';
+		let firstRead: { current: { document: AssetStateDocument; etag: string } | undefined } | undefined;
 		if (!existing) {
 			// The LRS keeps the newest definition of an activity. When the evaluation half got here first, the
 			// late stage-1 statement goes without one, so the final definition stays (definitions are not part of
 			// a statement's identity, so a retry with the definition is still the same statement).
-			const current = await this.client.getActivityProfile<AssetStateDocument>(activityId, this.profileId(), signal);
-			const completed = current && STAGE_RANK[current.document.stage] > STAGE_RANK.placeholder;
+			firstRead = { current: await this.client.getActivityProfile<AssetStateDocument>(activityId, this.profileId(), signal) };
+			const completed = firstRead.current && STAGE_RANK[firstRead.current.document.stage] > STAGE_RANK.placeholder;
 			const sent = completed ? { ...statement, object: { objectType: statement.object.objectType, id: statement.object.id } } : statement;
 			outcome = await this.client.putStatement(sent, signal);
 		}
@@ -419,6 +396,7 @@ export class XapiLmsAdapter implements LmsAdapter {
 			},
 			5,
 			signal,
+			firstRead,
 		);
 		return {
 			target: this.target,
@@ -437,13 +415,14 @@ export class XapiLmsAdapter implements LmsAdapter {
 	 */
 	async pushFinal(asset: FinalAsset, signal?: AbortSignal): Promise<PushResult> {
 		const activityId = recordingActivityId(this.options.iriBase, asset);
-		let visibility = this.allowedVisibility(asset);
+		let visibility = finalVisibility(asset);
 		let statement = buildFinalStatement(asset, visibility, this.options);
 		assertValid(statement); // a bad statement fails before any request
 
-		const before = (await this.client.getActivityProfile<AssetStateDocument>(activityId, this.profileId(), signal))?.document;
-		const early = staleForFinal(before, asset.revision);
-		if (early.stale) return this.staleResult(activityId, before!, early, asset.revision);
+		const read = await this.client.getActivityProfile<AssetStateDocument>(activityId, this.profileId(), signal);
+		const before = read?.document;
+		const early = before && staleFinal(before, asset.revision);
+		if (early) return this.staleResult(activityId, before, early, asset.revision);
 
 		if (before?.stage === 'quarantined' && visibility === 'public') {
 			visibility = 'private';
@@ -460,23 +439,24 @@ export class XapiLmsAdapter implements LmsAdapter {
 			voided.push(previous);
 		}
 
-		let lostTo: AssetStateDocument | undefined;
+		let lost: { document: AssetStateDocument; reason: StaleReason } | undefined;
 		let lateReplaced: string | undefined;
 		const { ref, evaluation } = asset;
 		const document = await this.client.updateActivityProfile<AssetStateDocument>(
 			activityId,
 			this.profileId(),
 			(current) => {
-				lostTo = undefined;
+				lost = undefined;
 				lateReplaced = undefined;
-				if (staleForFinal(current, asset.revision).stale) {
-					lostTo = current;
-					return current!;
+				const stale = current && staleFinal(current, asset.revision);
+				if (stale) {
+					lost = { document: current, reason: stale };
+					return current;
 				}
 				if (current?.finalStatementId && current.finalStatementId !== statement.id && !voided.includes(current.finalStatementId)) {
 					lateReplaced = current.finalStatementId;
 				}
-				const stage = current?.stage === 'quarantined' || isQuarantinedRef(ref) ? 'quarantined' : 'final';
+				const stage = current?.stage === 'quarantined' || isQuarantined(ref) ? 'quarantined' : 'final';
 				const effective = stage === 'quarantined' ? 'private' : visibility;
 				const replaced = [previous, lateReplaced].filter((id): id is string => !!id && id !== statement.id);
 				const next: AssetStateDocument = {
@@ -510,14 +490,15 @@ export class XapiLmsAdapter implements LmsAdapter {
 			},
 			5,
 			signal,
+			{ current: read },
 		);
 
-		if (lostTo) {
+		if (lost) {
 			// A higher revision was written while this one was on its way: this statement is superseded too.
-			if (lostTo.finalStatementId !== statement.id) {
+			if (lost.document.finalStatementId !== statement.id) {
 				await this.voidStatement(ref.stateKey, statement.id, undefined, signal);
 			}
-			return this.staleResult(activityId, lostTo, staleForFinal(lostTo, asset.revision), asset.revision, [statement.id]);
+			return this.staleResult(activityId, lost.document, lost.reason, asset.revision, [statement.id]);
 		}
 		if (lateReplaced) {
 			await this.voidStatement(ref.stateKey, lateReplaced, undefined, signal);
@@ -529,7 +510,7 @@ export class XapiLmsAdapter implements LmsAdapter {
 			statementIds: [statement.id],
 			created: outcome === 'stored',
 			stage: document.stage,
-			details: compactRecord({
+			details: dropUndefined<Record<string, unknown>>({
 				statementOutcome: outcome,
 				revision: asset.revision,
 				previousRevision: before?.revision,
@@ -549,9 +530,10 @@ export class XapiLmsAdapter implements LmsAdapter {
 		const activityId = recordingActivityId(this.options.iriBase, asset);
 		const { ref } = asset;
 		const definition = retractedDefinition(asset, this.options);
-		const before = (await this.client.getActivityProfile<AssetStateDocument>(activityId, this.profileId(), signal))?.document;
-		const early = staleForRetraction(before, evaluationId, revision);
-		if (early.stale) return this.staleResult(activityId, before!, early, revision);
+		const read = await this.client.getActivityProfile<AssetStateDocument>(activityId, this.profileId(), signal);
+		const before = read?.document;
+		const early = before && staleRetraction(before, evaluationId, revision);
+		if (early) return this.staleResult(activityId, before, early, revision);
 
 		const voided: string[] = [];
 		const target = before?.finalStatementId;
@@ -559,17 +541,18 @@ export class XapiLmsAdapter implements LmsAdapter {
 			await this.voidStatement(ref.stateKey, target, { id: activityId, definition }, signal);
 			voided.push(target);
 		}
-		let lostTo: AssetStateDocument | undefined;
+		let lost: { document: AssetStateDocument; reason: StaleReason } | undefined;
 		let lateTarget: string | undefined;
 		const document = await this.client.updateActivityProfile<AssetStateDocument>(
 			activityId,
 			this.profileId(),
 			(current) => {
-				lostTo = undefined;
+				lost = undefined;
 				lateTarget = undefined;
-				if (staleForRetraction(current, evaluationId, revision).stale) {
-					lostTo = current;
-					return current!;
+				const stale = current && staleRetraction(current, evaluationId, revision);
+				if (stale) {
+					lost = { document: current, reason: stale };
+					return current;
 				}
 				if (current?.finalStatementId && !voided.includes(current.finalStatementId)) lateTarget = current.finalStatementId;
 				const withdrawn = [target, lateTarget].filter((id): id is string => !!id);
@@ -594,8 +577,9 @@ export class XapiLmsAdapter implements LmsAdapter {
 			},
 			5,
 			signal,
+			{ current: read },
 		);
-		if (lostTo) return this.staleResult(activityId, lostTo, staleForRetraction(lostTo, evaluationId, revision), revision);
+		if (lost) return this.staleResult(activityId, lost.document, lost.reason, revision);
 		if (lateTarget) {
 			await this.voidStatement(ref.stateKey, lateTarget, { id: activityId, definition }, signal);
 			voided.push(lateTarget);
@@ -606,7 +590,7 @@ export class XapiLmsAdapter implements LmsAdapter {
 			statementIds: voided,
 			created: before === undefined,
 			stage: document.stage,
-			details: compactRecord({
+			details: dropUndefined<Record<string, unknown>>({
 				retracted: true,
 				evaluationId,
 				revision,
@@ -746,14 +730,6 @@ export class XapiLmsAdapter implements LmsAdapter {
 		return best;
 	}
 
-	/** Visibility the asset may get: public only when asked, the scan was clean and nothing flagged it. */
-	private allowedVisibility(asset: FinalAsset): 'private' | 'public' {
-		const { ref } = asset;
-		if (asset.visibility !== 'public') return 'private';
-		if (ref.pii?.verdict !== 'clean' || isQuarantinedRef(ref) || ref.platformFlags?.securePause) return 'private';
-		return 'public';
-	}
-
 	/** Voids `targetId` unless it is voided already; the voiding statement has a deterministic id. */
 	private async voidStatement(
 		stateKey: string,
@@ -774,7 +750,7 @@ export class XapiLmsAdapter implements LmsAdapter {
 	private staleResult(
 		activityId: string,
 		document: AssetStateDocument,
-		check: StaleCheck,
+		reason: StaleReason,
 		revision: string,
 		supersededStatementIds?: string[],
 	): PushResult {
@@ -784,9 +760,9 @@ export class XapiLmsAdapter implements LmsAdapter {
 			statementIds: document.finalStatementId ? [document.finalStatementId] : [],
 			created: false,
 			stage: document.stage,
-			details: compactRecord({
+			details: dropUndefined<Record<string, unknown>>({
 				stale: true,
-				reason: check.reason,
+				reason,
 				revision,
 				storedRevision: document.revision,
 				storedEvaluationId: document.evaluationId,
@@ -797,29 +773,6 @@ export class XapiLmsAdapter implements LmsAdapter {
 	}
 }
 
-/** A final push is stale when the document already shows this revision or a newer one. */
-function staleForFinal(document: AssetStateDocument | undefined, revision: string): StaleCheck {
-	if (!document?.revision) return { stale: false };
-	const order = compareRevisions(revision, document.revision);
-	if (order < 0) return { stale: true, reason: 'older_revision' };
-	if (order === 0) return { stale: true, reason: document.status === RETRACTED_STATUS ? 'already_retracted' : 'same_revision' };
-	return { stale: false };
-}
-
-/**
- * A retraction applies to the evaluation the asset shows (or to an asset without one), at or above its
- * revision; at the same revision only once (a deleted evaluation does not always get a new change time).
- */
-function staleForRetraction(document: AssetStateDocument | undefined, evaluationId: string, revision: string): StaleCheck {
-	if (!document) return { stale: false };
-	if (document.evaluationId && document.evaluationId !== evaluationId) return { stale: true, reason: 'other_evaluation' };
-	if (!document.revision) return { stale: false };
-	const order = compareRevisions(revision, document.revision);
-	if (order < 0) return { stale: true, reason: 'older_revision' };
-	if (order === 0 && document.status === RETRACTED_STATUS) return { stale: true, reason: 'already_retracted' };
-	return { stale: false };
-}
-
 /** The agent as a query parameter: its identifier only. */
 function ifiOnly(actor: Record<string, unknown>): Record<string, unknown> {
 	return Object.fromEntries(Object.entries(actor).filter(([key]) => key !== 'name'));
@@ -827,8 +780,4 @@ function ifiOnly(actor: Record<string, unknown>): Record<string, unknown> {
 
 function dropUndefined<T extends object>(value: T): T {
 	return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-function compactRecord(value: Record<string, unknown>): Record<string, unknown> {
-	return dropUndefined(value);
 }

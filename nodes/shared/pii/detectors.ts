@@ -157,12 +157,17 @@ const LABELS: Record<Exclude<PiiType, 'custom'>, RegExp> = {
 const ANY_LABEL_WORD =
 	/^(?:card|cc|pan|cvv2?|cvc|exp|expiry|ssn|tin|ss|email|e-?mail|mail|phone|tel|telephone|mobile|cell|fax|iban|acct|account)$/i;
 
-const EMAIL_RE =
-	/(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9-])/g;
+/** An address up to the dot before its top-level domain. */
+const EMAIL_BEFORE_TLD =
+	/(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\./
+		.source;
+const EMAIL_RE = new RegExp(`${EMAIL_BEFORE_TLD}[A-Za-z]{2,24}(?![A-Za-z0-9-])`, 'g');
 // OCR often reads a space after the last dot of an address ("example. com"); rejoined only before a common
 // top-level domain, so "support@example. Thanks" stays text.
-const EMAIL_SPACED_TLD_RE =
-	/(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\. (?:com|org|net|edu|gov|mil|int|info|biz|io|co|uk|us|ca|au|de|fr|nl|be|es|it|ch|at|se|no|dk|fi|ie|pl|pt|br|mx|in|jp|nz|za|dev)(?![A-Za-z0-9-])/gi;
+const EMAIL_SPACED_TLD_RE = new RegExp(
+	`${EMAIL_BEFORE_TLD} (?:com|org|net|edu|gov|mil|int|info|biz|io|co|uk|us|ca|au|de|fr|nl|be|es|it|ch|at|se|no|dk|fi|ie|pl|pt|br|mx|in|jp|nz|za|dev)(?![A-Za-z0-9-])`,
+	'gi',
+);
 const IBAN_RE =
 	/(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
 const DIGIT_RUN_RE = /\d+(?:[ -]\d+)*/g;

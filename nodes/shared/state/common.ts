@@ -1,4 +1,13 @@
-import type { AssignmentStatus, ClaimRequest } from './types';
+import type {
+	AssignmentClaim,
+	AssignmentStatus,
+	ClaimRequest,
+	DeadLetter,
+	EvaluationInput,
+	RecordingRow,
+	RecordingStage,
+	StoredEvaluation,
+} from './types';
 
 /** Rules both drivers share, so SQLite and PostgreSQL answer every call the same way. */
 
@@ -10,6 +19,9 @@ export const LIVE_ASSIGNMENT_STATUSES: readonly AssignmentStatus[] = [
 ];
 
 const ASSIGNMENT_STATUSES: readonly AssignmentStatus[] = [...LIVE_ASSIGNMENT_STATUSES, 'failed'];
+
+/** `status IN (…)` for the claim checks; the statuses are constants, never input. */
+export const LIVE_STATUS_SQL = LIVE_ASSIGNMENT_STATUSES.map((status) => `'${status}'`).join(', ');
 
 export const DEFAULT_LIST_LIMIT = 100;
 export const MAX_LIST_LIMIT = 10000;
@@ -84,15 +96,7 @@ export interface NormalizedEvaluation {
 	evaluatedAt: string | null;
 }
 
-export function normalizeEvaluation(entry: {
-	evaluationId: string;
-	source: string;
-	conversationId: string;
-	agentId?: string;
-	stateKey?: string;
-	revision: string;
-	evaluatedAt?: string;
-}): NormalizedEvaluation {
+export function normalizeEvaluation(entry: Omit<EvaluationInput, 'payload'>): NormalizedEvaluation {
 	return {
 		evaluationId: requireText(entry.evaluationId, 'evaluationId'),
 		source: requireText(entry.source, 'source'),
@@ -139,4 +143,72 @@ export function assertAssignmentStatus(status: unknown): AssignmentStatus {
 		throw new Error(`Unknown assignment status ${JSON.stringify(status)}`);
 	}
 	return status as AssignmentStatus;
+}
+
+/** A row as either driver returns it. */
+export type Row = Record<string, unknown>;
+
+export function textOrNull(value: unknown): string | null {
+	return value === null || value === undefined ? null : String(value);
+}
+
+/** An instant column: PostgreSQL returns a Date, SQLite the ISO text it stored. */
+function instant(value: unknown): string {
+	return value instanceof Date ? value.toISOString() : String(value);
+}
+
+function instantOrNull(value: unknown): string | null {
+	return value === null || value === undefined ? null : instant(value);
+}
+
+/** Reads a JSON column: SQLite keeps text in `<name>_json`, PostgreSQL returns the jsonb `<name>` parsed. */
+export type JsonColumn = (row: Row, name: 'ref' | 'payload') => unknown;
+
+/** Row → domain object mappers; the drivers differ only in how they read JSON columns. */
+export function rowReaders(json: JsonColumn) {
+	return {
+		recording: (row: Row): RecordingRow => ({
+			stateKey: String(row.state_key),
+			source: String(row.source),
+			conversationId: String(row.conversation_id),
+			recordingId: String(row.recording_id),
+			stage: String(row.stage) as RecordingStage,
+			ref: (json(row, 'ref') ?? {}) as RecordingRow['ref'],
+			lmsAssetId: textOrNull(row.lms_asset_id),
+			version: Number(row.version),
+			updatedAt: instant(row.updated_at),
+		}),
+		deadLetter: (row: Row): DeadLetter => ({
+			id: Number(row.id),
+			stateKey: textOrNull(row.state_key),
+			node: String(row.node),
+			error: String(row.error),
+			payload: json(row, 'payload') ?? null,
+			createdAt: instant(row.created_at),
+			replayedAt: instantOrNull(row.replayed_at),
+		}),
+		evaluation: (row: Row): StoredEvaluation => ({
+			evaluationId: String(row.evaluation_id),
+			source: String(row.source),
+			conversationId: String(row.conversation_id),
+			agentId: textOrNull(row.agent_id),
+			stateKey: textOrNull(row.state_key),
+			revision: String(row.revision),
+			evaluatedAt: instantOrNull(row.evaluated_at),
+			payload: json(row, 'payload') ?? null,
+			receivedAt: instant(row.received_at),
+		}),
+		assignment: (row: Row): AssignmentClaim => ({
+			claimKey: String(row.claim_key),
+			agentId: String(row.agent_id),
+			moduleId: String(row.module_id),
+			evaluationId: textOrNull(row.evaluation_id),
+			status: String(row.status) as AssignmentStatus,
+			targetAssignmentId: textOrNull(row.target_assignment_id),
+			dueDate: textOrNull(row.due_date),
+			createdAt: instant(row.created_at),
+			// Rows claimed before the column existed were back-filled, but a missing value still reads as created_at.
+			updatedAt: instant(row.updated_at ?? row.created_at),
+		}),
+	};
 }

@@ -9,6 +9,8 @@ import type {
 	ClaimOutcome,
 	ClaimRequest,
 	DeadLetter,
+	DeadLetterQuery,
+	EvaluationInput,
 	RecordingRow,
 	StateStore,
 	StoredEvaluation,
@@ -20,6 +22,8 @@ export type {
 	ClaimOutcome,
 	ClaimRequest,
 	DeadLetter,
+	DeadLetterQuery,
+	EvaluationInput,
 	RecordingRow,
 	RecordingStage,
 	StateStore,
@@ -120,10 +124,7 @@ class SharedStateStoreHandle implements StateStore {
 		return this.open().addDeadLetter(entry);
 	}
 
-	async listDeadLetters(options?: {
-		includeReplayed?: boolean;
-		limit?: number;
-	}): Promise<DeadLetter[]> {
+	async listDeadLetters(options?: DeadLetterQuery): Promise<DeadLetter[]> {
 		return this.open().listDeadLetters(options);
 	}
 
@@ -139,9 +140,7 @@ class SharedStateStoreHandle implements StateStore {
 		return this.open().listRecordingsByConversation(conversationId);
 	}
 
-	async putEvaluation(
-		entry: Parameters<StateStore['putEvaluation']>[0],
-	): Promise<{ applied: boolean; stored: StoredEvaluation }> {
+	async putEvaluation(entry: EvaluationInput): Promise<{ applied: boolean; stored: StoredEvaluation }> {
 		return this.open().putEvaluation(entry);
 	}
 

@@ -1,24 +1,27 @@
-import { Pool, type PoolClient, type PoolConfig, type QueryResultRow } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 
 import {
 	assertAssignmentStatus,
 	clampLimit,
-	LIVE_ASSIGNMENT_STATUSES,
+	LIVE_STATUS_SQL,
 	normalizeClaimRequest,
 	normalizeEvaluation,
 	normalizeInstant,
 	nowIso,
+	rowReaders,
 	toLenientJson,
+	type Row,
 } from './common';
-import { MIGRATIONS_TABLE, postgresMigrations, type Migration } from './schema';
+import { MIGRATIONS_TABLE, pendingMigrations, postgresMigrations, type Migration } from './schema';
 import type {
 	AssignmentClaim,
 	AssignmentStatus,
 	ClaimOutcome,
 	ClaimRequest,
 	DeadLetter,
+	DeadLetterQuery,
+	EvaluationInput,
 	RecordingRow,
-	RecordingStage,
 	StateStore,
 	StoredEvaluation,
 } from './types';
@@ -49,8 +52,6 @@ export interface PostgresStateStoreOptions {
 	migrations?: readonly Migration[];
 }
 
-type Row = QueryResultRow;
-
 /** A plain identifier: it is spliced into SQL (quoted), so nothing else is accepted. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -64,78 +65,12 @@ export function validatePostgresSchema(schema: string): string {
 	return schema;
 }
 
-const LIVE_STATUS_SQL = LIVE_ASSIGNMENT_STATUSES.map((status) => `'${status}'`).join(', ');
-
-function iso(value: unknown): string {
-	return value instanceof Date ? value.toISOString() : String(value);
-}
-
-function isoOrNull(value: unknown): string | null {
-	return value === null || value === undefined ? null : iso(value);
-}
-
-function textOrNull(value: unknown): string | null {
-	return value === null || value === undefined ? null : String(value);
-}
-
 /** Objects and arrays become jsonb text explicitly: node-postgres would turn a JS array into a SQL array. */
 function jsonb(value: unknown): string {
 	return toLenientJson(value, { stripNul: true });
 }
 
-function toRecordingRow(row: Row): RecordingRow {
-	return {
-		stateKey: String(row.state_key),
-		source: String(row.source),
-		conversationId: String(row.conversation_id),
-		recordingId: String(row.recording_id),
-		stage: String(row.stage) as RecordingStage,
-		ref: (row.ref ?? {}) as RecordingRow['ref'],
-		lmsAssetId: textOrNull(row.lms_asset_id),
-		version: Number(row.version),
-		updatedAt: iso(row.updated_at),
-	};
-}
-
-function toDeadLetter(row: Row): DeadLetter {
-	return {
-		id: Number(row.id),
-		stateKey: textOrNull(row.state_key),
-		node: String(row.node),
-		error: String(row.error),
-		payload: row.payload ?? null,
-		createdAt: iso(row.created_at),
-		replayedAt: isoOrNull(row.replayed_at),
-	};
-}
-
-function toEvaluation(row: Row): StoredEvaluation {
-	return {
-		evaluationId: String(row.evaluation_id),
-		source: String(row.source),
-		conversationId: String(row.conversation_id),
-		agentId: textOrNull(row.agent_id),
-		stateKey: textOrNull(row.state_key),
-		revision: String(row.revision),
-		evaluatedAt: isoOrNull(row.evaluated_at),
-		payload: row.payload ?? null,
-		receivedAt: iso(row.received_at),
-	};
-}
-
-function toAssignment(row: Row): AssignmentClaim {
-	return {
-		claimKey: String(row.claim_key),
-		agentId: String(row.agent_id),
-		moduleId: String(row.module_id),
-		evaluationId: textOrNull(row.evaluation_id),
-		status: String(row.status) as AssignmentStatus,
-		targetAssignmentId: textOrNull(row.target_assignment_id),
-		dueDate: textOrNull(row.due_date),
-		createdAt: iso(row.created_at),
-		updatedAt: iso(row.updated_at),
-	};
-}
+const read = rowReaders((row, name) => row[name]);
 
 function poolConfig(options: PostgresStateStoreOptions): PoolConfig {
 	const ssl =
@@ -222,7 +157,7 @@ export class PostgresStateStore implements StateStore {
 
 	async getRecording(stateKey: string): Promise<RecordingRow | undefined> {
 		const result = await this.query(`SELECT * FROM ${this.t('recordings')} WHERE state_key = $1`, [stateKey]);
-		return result.rows[0] ? toRecordingRow(result.rows[0]) : undefined;
+		return result.rows[0] ? read.recording(result.rows[0]) : undefined;
 	}
 
 	async updateRecording(
@@ -247,7 +182,7 @@ export class PostgresStateStore implements StateStore {
 			RETURNING *`,
 			values,
 		);
-		return result.rows[0] ? toRecordingRow(result.rows[0]) : undefined;
+		return result.rows[0] ? read.recording(result.rows[0]) : undefined;
 	}
 
 	async claimIdempotencyKey(key: string, scope: string): Promise<boolean> {
@@ -274,12 +209,13 @@ export class PostgresStateStore implements StateStore {
 		return Number(result.rows[0].id);
 	}
 
-	async listDeadLetters(options: { includeReplayed?: boolean; limit?: number } = {}): Promise<DeadLetter[]> {
-		const where = options.includeReplayed ? '' : 'WHERE replayed_at IS NULL';
-		const result = await this.query(`SELECT * FROM ${this.t('dead_letters')} ${where} ORDER BY id LIMIT $1`, [
-			clampLimit(options.limit),
-		]);
-		return result.rows.map((row) => toDeadLetter(row));
+	async listDeadLetters(options: DeadLetterQuery = {}): Promise<DeadLetter[]> {
+		const result = await this.query(
+			`SELECT * FROM ${this.t('dead_letters')}
+			 WHERE id > $1 AND ($2 OR replayed_at IS NULL) AND ($3::text IS NULL OR node = $3) ORDER BY id LIMIT $4`,
+			[options.afterId ?? 0, Boolean(options.includeReplayed), options.node ?? null, clampLimit(options.limit)],
+		);
+		return result.rows.map((row) => read.deadLetter(row));
 	}
 
 	async markDeadLetterReplayed(id: number): Promise<void> {
@@ -293,7 +229,7 @@ export class PostgresStateStore implements StateStore {
 	async getDeadLetter(id: number): Promise<DeadLetter | undefined> {
 		if (!Number.isSafeInteger(id)) return undefined;
 		const result = await this.query(`SELECT * FROM ${this.t('dead_letters')} WHERE id = $1`, [id]);
-		return result.rows[0] ? toDeadLetter(result.rows[0]) : undefined;
+		return result.rows[0] ? read.deadLetter(result.rows[0]) : undefined;
 	}
 
 	async listRecordingsByConversation(conversationId: string): Promise<RecordingRow[]> {
@@ -301,19 +237,10 @@ export class PostgresStateStore implements StateStore {
 			`SELECT * FROM ${this.t('recordings')} WHERE conversation_id = $1 ORDER BY created_seq`,
 			[conversationId],
 		);
-		return result.rows.map((row) => toRecordingRow(row));
+		return result.rows.map((row) => read.recording(row));
 	}
 
-	async putEvaluation(entry: {
-		evaluationId: string;
-		source: string;
-		conversationId: string;
-		agentId?: string;
-		stateKey?: string;
-		revision: string;
-		evaluatedAt?: string;
-		payload: unknown;
-	}): Promise<{ applied: boolean; stored: StoredEvaluation }> {
+	async putEvaluation(entry: EvaluationInput): Promise<{ applied: boolean; stored: StoredEvaluation }> {
 		const evaluation = normalizeEvaluation(entry);
 		// The upsert's WHERE is the revision check, evaluated on the locked current row: concurrent deliveries of
 		// different revisions leave the newest, whatever order they commit in. revision compares in "C" collation.
@@ -344,7 +271,7 @@ export class PostgresStateStore implements StateStore {
 				nowIso(),
 			],
 		);
-		if (written.rows[0]) return { applied: true, stored: toEvaluation(written.rows[0]) };
+		if (written.rows[0]) return { applied: true, stored: read.evaluation(written.rows[0]) };
 		const stored = await this.getEvaluation(evaluation.evaluationId);
 		if (!stored) throw new Error(`Evaluation ${evaluation.evaluationId} vanished from the state store`);
 		return { applied: false, stored };
@@ -354,7 +281,7 @@ export class PostgresStateStore implements StateStore {
 		const result = await this.query(`SELECT * FROM ${this.t('evaluations')} WHERE evaluation_id = $1`, [
 			evaluationId,
 		]);
-		return result.rows[0] ? toEvaluation(result.rows[0]) : undefined;
+		return result.rows[0] ? read.evaluation(result.rows[0]) : undefined;
 	}
 
 	async listEvaluationsByConversation(conversationId: string): Promise<StoredEvaluation[]> {
@@ -363,7 +290,7 @@ export class PostgresStateStore implements StateStore {
 			ORDER BY evaluated_at ASC NULLS LAST, evaluation_id COLLATE "C"`,
 			[conversationId],
 		);
-		return result.rows.map((row) => toEvaluation(row));
+		return result.rows.map((row) => read.evaluation(row));
 	}
 
 	async listEvaluationsByAgent(agentId: string, limit: number): Promise<StoredEvaluation[]> {
@@ -373,7 +300,7 @@ export class PostgresStateStore implements StateStore {
 			LIMIT $2`,
 			[agentId, clampLimit(limit)],
 		);
-		return result.rows.map((row) => toEvaluation(row));
+		return result.rows.map((row) => read.evaluation(row));
 	}
 
 	async linkEvaluation(evaluationId: string, stateKey: string): Promise<void> {
@@ -411,7 +338,7 @@ export class PostgresStateStore implements StateStore {
 				).rows[0] as Row | undefined;
 			const existing = await byKey();
 			if (existing && existing.status !== 'failed') {
-				return { outcome: 'existing', claim: toAssignment(existing) };
+				return { outcome: 'existing', claim: read.assignment(existing) };
 			}
 			const recent = await client.query(
 				`SELECT * FROM ${this.t('assignments')}
@@ -419,14 +346,14 @@ export class PostgresStateStore implements StateStore {
 				ORDER BY created_at DESC, id DESC LIMIT 1`,
 				[claim.agentId, claim.agentWindowStart],
 			);
-			if (recent.rows[0]) return { outcome: 'recent_assignment', blocking: toAssignment(recent.rows[0]) };
+			if (recent.rows[0]) return { outcome: 'recent_assignment', blocking: read.assignment(recent.rows[0]) };
 			const cooling = await client.query(
 				`SELECT * FROM ${this.t('assignments')}
 				WHERE agent_id = $1 AND module_id = $2 AND status IN (${LIVE_STATUS_SQL}) AND created_at > $3
 				ORDER BY created_at DESC, id DESC LIMIT 1`,
 				[claim.agentId, claim.moduleId, claim.moduleCooldownStart],
 			);
-			if (cooling.rows[0]) return { outcome: 'cooldown', blocking: toAssignment(cooling.rows[0]) };
+			if (cooling.rows[0]) return { outcome: 'cooldown', blocking: read.assignment(cooling.rows[0]) };
 
 			const written = existing
 				? await client.query(
@@ -455,11 +382,11 @@ export class PostgresStateStore implements StateStore {
 							claim.now,
 						],
 					);
-			if (written.rows[0]) return { outcome: 'claimed', claim: toAssignment(written.rows[0]) };
+			if (written.rows[0]) return { outcome: 'claimed', claim: read.assignment(written.rows[0]) };
 			// The key was taken meanwhile by a claim under another agent's lock (a key reused across agents).
 			const winner = await byKey();
 			if (!winner) throw new Error(`Claim ${claim.claimKey} could be neither inserted nor read`);
-			return { outcome: 'existing', claim: toAssignment(winner) };
+			return { outcome: 'existing', claim: read.assignment(winner) };
 		});
 	}
 
@@ -478,12 +405,12 @@ export class PostgresStateStore implements StateStore {
 			RETURNING *`,
 			[status, patch.targetAssignmentId ?? null, patch.dueDate ?? null, nowIso(), claimKey],
 		);
-		return result.rows[0] ? toAssignment(result.rows[0]) : undefined;
+		return result.rows[0] ? read.assignment(result.rows[0]) : undefined;
 	}
 
 	async getAssignment(claimKey: string): Promise<AssignmentClaim | undefined> {
 		const result = await this.query(`SELECT * FROM ${this.t('assignments')} WHERE claim_key = $1`, [claimKey]);
-		return result.rows[0] ? toAssignment(result.rows[0]) : undefined;
+		return result.rows[0] ? read.assignment(result.rows[0]) : undefined;
 	}
 
 	async listAssignmentsByAgent(agentId: string, sinceIso: string): Promise<AssignmentClaim[]> {
@@ -493,7 +420,7 @@ export class PostgresStateStore implements StateStore {
 			ORDER BY created_at DESC, id DESC`,
 			[agentId, since],
 		);
-		return result.rows.map((row) => toAssignment(row));
+		return result.rows.map((row) => read.assignment(row));
 	}
 
 	async close(): Promise<void> {
@@ -563,8 +490,7 @@ export class PostgresStateStore implements StateStore {
 					Number(row.version),
 				),
 			);
-			for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-				if (applied.has(migration.version)) continue;
+			for (const migration of pendingMigrations(migrations, applied)) {
 				for (const sql of migration.statements) await client.query(sql);
 				await client.query(`INSERT INTO ${this.t(MIGRATIONS_TABLE)} (version, name, applied_at) VALUES ($1, $2, $3)`, [
 					migration.version,

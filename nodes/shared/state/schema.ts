@@ -5,6 +5,11 @@ export interface Migration {
 	statements: string[];
 }
 
+/** The migrations not yet in `applied`, in version order. */
+export function pendingMigrations(migrations: readonly Migration[], applied: ReadonlySet<number>): Migration[] {
+	return migrations.filter((migration) => !applied.has(migration.version)).sort((a, b) => a.version - b.version);
+}
+
 /** Table that records which migrations a database file has already received. */
 export const MIGRATIONS_TABLE = 'schema_migrations';
 

@@ -5,28 +5,29 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import {
 	assertAssignmentStatus,
 	clampLimit,
-	LIVE_ASSIGNMENT_STATUSES,
+	LIVE_STATUS_SQL,
 	normalizeClaimRequest,
 	normalizeEvaluation,
 	normalizeInstant,
 	nowIso,
+	rowReaders,
 	toLenientJson,
 } from './common';
-import { MIGRATIONS_TABLE, SQLITE_MIGRATIONS, type Migration } from './schema';
+import { MIGRATIONS_TABLE, pendingMigrations, SQLITE_MIGRATIONS, type Migration } from './schema';
 import type {
 	AssignmentClaim,
 	AssignmentStatus,
 	ClaimOutcome,
 	ClaimRequest,
 	DeadLetter,
+	DeadLetterQuery,
+	EvaluationInput,
 	RecordingRow,
-	RecordingStage,
 	StateStore,
 	StoredEvaluation,
 } from './types';
 
 type SqliteModule = typeof import('node:sqlite');
-type Row = Record<string, unknown>;
 
 export interface SqliteStateStoreOptions {
 	/** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
@@ -36,9 +37,6 @@ export interface SqliteStateStoreOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-
-/** `status IN (…)` for the claim checks; the statuses are constants, never input. */
-const LIVE_STATUS_SQL = LIVE_ASSIGNMENT_STATUSES.map((status) => `'${status}'`).join(', ');
 
 /**
  * Loads `node:sqlite` only when a store is opened, so importing this module on a Node.js without it
@@ -63,69 +61,11 @@ function isFileBacked(path: string): boolean {
 	return path !== ':memory:' && path !== '' && !path.startsWith('file:');
 }
 
-const now = nowIso;
-
-function textOrNull(value: unknown): string | null {
-	return value === null || value === undefined ? null : String(value);
-}
-
 function parseJson(text: unknown): unknown {
 	return typeof text === 'string' ? (JSON.parse(text) as unknown) : null;
 }
 
-function toRecordingRow(row: Row): RecordingRow {
-	return {
-		stateKey: String(row.state_key),
-		source: String(row.source),
-		conversationId: String(row.conversation_id),
-		recordingId: String(row.recording_id),
-		stage: String(row.stage) as RecordingStage,
-		ref: (parseJson(row.ref_json) ?? {}) as RecordingRow['ref'],
-		lmsAssetId: row.lms_asset_id === null ? null : String(row.lms_asset_id),
-		version: Number(row.version),
-		updatedAt: String(row.updated_at),
-	};
-}
-
-function toDeadLetter(row: Row): DeadLetter {
-	return {
-		id: Number(row.id),
-		stateKey: row.state_key === null ? null : String(row.state_key),
-		node: String(row.node),
-		error: String(row.error),
-		payload: parseJson(row.payload_json),
-		createdAt: String(row.created_at),
-		replayedAt: row.replayed_at === null ? null : String(row.replayed_at),
-	};
-}
-
-function toEvaluation(row: Row): StoredEvaluation {
-	return {
-		evaluationId: String(row.evaluation_id),
-		source: String(row.source),
-		conversationId: String(row.conversation_id),
-		agentId: textOrNull(row.agent_id),
-		stateKey: textOrNull(row.state_key),
-		revision: String(row.revision),
-		evaluatedAt: textOrNull(row.evaluated_at),
-		payload: parseJson(row.payload_json),
-		receivedAt: String(row.received_at),
-	};
-}
-
-function toAssignment(row: Row): AssignmentClaim {
-	return {
-		claimKey: String(row.claim_key),
-		agentId: String(row.agent_id),
-		moduleId: String(row.module_id),
-		evaluationId: textOrNull(row.evaluation_id),
-		status: String(row.status) as AssignmentStatus,
-		targetAssignmentId: textOrNull(row.target_assignment_id),
-		dueDate: textOrNull(row.due_date),
-		createdAt: String(row.created_at),
-		updatedAt: String(row.updated_at ?? row.created_at),
-	};
-}
+const read = rowReaders((row, name) => parseJson(row[`${name}_json`]));
 
 function retryWhileBusy<T>(timeoutMs: number, work: () => T): T {
 	const deadline = Date.now() + Math.max(timeoutMs, 1000);
@@ -209,7 +149,7 @@ export class SqliteStateStore implements StateStore {
 			row.recordingId,
 			row.stage,
 			JSON.stringify(row.ref ?? {}),
-			now(),
+			nowIso(),
 		);
 		const stored = await this.getRecording(row.stateKey);
 		// Rows are never deleted, so the row inserted or found above is still there.
@@ -219,7 +159,7 @@ export class SqliteStateStore implements StateStore {
 
 	async getRecording(stateKey: string): Promise<RecordingRow | undefined> {
 		const row = this.statement('SELECT * FROM recordings WHERE state_key = ?').get(stateKey);
-		return row ? toRecordingRow(row) : undefined;
+		return row ? read.recording(row) : undefined;
 	}
 
 	async updateRecording(
@@ -242,21 +182,21 @@ export class SqliteStateStore implements StateStore {
 			values.push(patch.lmsAssetId);
 		}
 		assignments.push('version = version + 1', 'updated_at = ?');
-		values.push(now(), stateKey, expectedVersion);
+		values.push(nowIso(), stateKey, expectedVersion);
 		// One statement compares and swaps, so a concurrent writer cannot slip in between check and update.
 		const row = this.statement(
 			`UPDATE recordings SET ${assignments.join(', ')}
 			WHERE state_key = ? AND version = ?
 			RETURNING *`,
 		).get(...values);
-		return row ? toRecordingRow(row) : undefined;
+		return row ? read.recording(row) : undefined;
 	}
 
 	async claimIdempotencyKey(key: string, scope: string): Promise<boolean> {
 		const result = this.statement(
 			`INSERT INTO idempotency (key, scope, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO NOTHING`,
-		).run(key, scope, now());
+		).run(key, scope, nowIso());
 		return Number(result.changes) === 1;
 	}
 
@@ -275,25 +215,22 @@ export class SqliteStateStore implements StateStore {
 		const result = this.statement(
 			`INSERT INTO dead_letters (state_key, node, error, payload_json, created_at, replayed_at)
 			VALUES (?, ?, ?, ?, ?, NULL)`,
-		).run(entry.stateKey ?? null, entry.node, entry.error, toLenientJson(entry.payload), now());
+		).run(entry.stateKey ?? null, entry.node, entry.error, toLenientJson(entry.payload), nowIso());
 		return Number(result.lastInsertRowid);
 	}
 
-	async listDeadLetters(
-		options: { includeReplayed?: boolean; limit?: number } = {},
-	): Promise<DeadLetter[]> {
-		const limit = clampLimit(options.limit);
-		const sql = options.includeReplayed
-			? 'SELECT * FROM dead_letters ORDER BY id LIMIT ?'
-			: 'SELECT * FROM dead_letters WHERE replayed_at IS NULL ORDER BY id LIMIT ?';
+	async listDeadLetters(options: DeadLetterQuery = {}): Promise<DeadLetter[]> {
+		const sql =
+			'SELECT * FROM dead_letters WHERE id > ? AND (? = 1 OR replayed_at IS NULL) AND (? IS NULL OR node = ?) ORDER BY id LIMIT ?';
+		const node = options.node ?? null;
 		return this.statement(sql)
-			.all(limit)
-			.map((row) => toDeadLetter(row));
+			.all(options.afterId ?? 0, options.includeReplayed ? 1 : 0, node, node, clampLimit(options.limit))
+			.map((row) => read.deadLetter(row));
 	}
 
 	async markDeadLetterReplayed(id: number): Promise<void> {
 		const result = this.statement('UPDATE dead_letters SET replayed_at = ? WHERE id = ?').run(
-			now(),
+			nowIso(),
 			id,
 		);
 		if (Number(result.changes) === 0) throw new Error(`Dead letter ${id} does not exist`);
@@ -301,26 +238,17 @@ export class SqliteStateStore implements StateStore {
 
 	async getDeadLetter(id: number): Promise<DeadLetter | undefined> {
 		const row = this.statement('SELECT * FROM dead_letters WHERE id = ?').get(id);
-		return row ? toDeadLetter(row) : undefined;
+		return row ? read.deadLetter(row) : undefined;
 	}
 
 	async listRecordingsByConversation(conversationId: string): Promise<RecordingRow[]> {
 		// rowid follows insertion order: the first recording of the conversation comes first.
 		return this.statement('SELECT * FROM recordings WHERE conversation_id = ? ORDER BY rowid')
 			.all(conversationId)
-			.map((row) => toRecordingRow(row));
+			.map((row) => read.recording(row));
 	}
 
-	async putEvaluation(entry: {
-		evaluationId: string;
-		source: string;
-		conversationId: string;
-		agentId?: string;
-		stateKey?: string;
-		revision: string;
-		evaluatedAt?: string;
-		payload: unknown;
-	}): Promise<{ applied: boolean; stored: StoredEvaluation }> {
+	async putEvaluation(entry: EvaluationInput): Promise<{ applied: boolean; stored: StoredEvaluation }> {
 		const evaluation = normalizeEvaluation(entry);
 		// One statement decides and writes: the WHERE of the upsert is the revision check, so two connections
 		// delivering different revisions at once always leave the newest.
@@ -348,9 +276,9 @@ export class SqliteStateStore implements StateStore {
 			evaluation.revision,
 			evaluation.evaluatedAt,
 			toLenientJson(entry.payload),
-			now(),
+			nowIso(),
 		);
-		if (written) return { applied: true, stored: toEvaluation(written) };
+		if (written) return { applied: true, stored: read.evaluation(written) };
 		const stored = await this.getEvaluation(evaluation.evaluationId);
 		if (!stored) throw new Error(`Evaluation ${evaluation.evaluationId} vanished from the state store`);
 		return { applied: false, stored };
@@ -358,7 +286,7 @@ export class SqliteStateStore implements StateStore {
 
 	async getEvaluation(evaluationId: string): Promise<StoredEvaluation | undefined> {
 		const row = this.statement('SELECT * FROM evaluations WHERE evaluation_id = ?').get(evaluationId);
-		return row ? toEvaluation(row) : undefined;
+		return row ? read.evaluation(row) : undefined;
 	}
 
 	async listEvaluationsByConversation(conversationId: string): Promise<StoredEvaluation[]> {
@@ -367,7 +295,7 @@ export class SqliteStateStore implements StateStore {
 			ORDER BY evaluated_at IS NULL, evaluated_at, evaluation_id`,
 		)
 			.all(conversationId)
-			.map((row) => toEvaluation(row));
+			.map((row) => read.evaluation(row));
 	}
 
 	async listEvaluationsByAgent(agentId: string, limit: number): Promise<StoredEvaluation[]> {
@@ -377,7 +305,7 @@ export class SqliteStateStore implements StateStore {
 			LIMIT ?`,
 		)
 			.all(agentId, clampLimit(limit))
-			.map((row) => toEvaluation(row));
+			.map((row) => read.evaluation(row));
 	}
 
 	async linkEvaluation(evaluationId: string, stateKey: string): Promise<void> {
@@ -395,20 +323,20 @@ export class SqliteStateStore implements StateStore {
 		return this.immediateTransaction((): ClaimOutcome => {
 			const existing = this.statement('SELECT * FROM assignments WHERE claim_key = ?').get(claim.claimKey);
 			if (existing && String(existing.status) !== 'failed') {
-				return { outcome: 'existing', claim: toAssignment(existing) };
+				return { outcome: 'existing', claim: read.assignment(existing) };
 			}
 			const recent = this.statement(
 				`SELECT * FROM assignments
 				WHERE agent_id = ? AND status IN (${LIVE_STATUS_SQL}) AND created_at > ?
 				ORDER BY created_at DESC, id DESC LIMIT 1`,
 			).get(claim.agentId, claim.agentWindowStart);
-			if (recent) return { outcome: 'recent_assignment', blocking: toAssignment(recent) };
+			if (recent) return { outcome: 'recent_assignment', blocking: read.assignment(recent) };
 			const cooling = this.statement(
 				`SELECT * FROM assignments
 				WHERE agent_id = ? AND module_id = ? AND status IN (${LIVE_STATUS_SQL}) AND created_at > ?
 				ORDER BY created_at DESC, id DESC LIMIT 1`,
 			).get(claim.agentId, claim.moduleId, claim.moduleCooldownStart);
-			if (cooling) return { outcome: 'cooldown', blocking: toAssignment(cooling) };
+			if (cooling) return { outcome: 'cooldown', blocking: read.assignment(cooling) };
 
 			const row = existing
 				? this.statement(
@@ -446,7 +374,7 @@ export class SqliteStateStore implements StateStore {
 					);
 			// Inside the write lock the row cannot have changed since the check above.
 			if (!row) throw new Error(`Claim ${claim.claimKey} changed during its own transaction`);
-			return { outcome: 'claimed', claim: toAssignment(row) };
+			return { outcome: 'claimed', claim: read.assignment(row) };
 		});
 	}
 
@@ -463,13 +391,13 @@ export class SqliteStateStore implements StateStore {
 				updated_at = ?
 			WHERE claim_key = ?
 			RETURNING *`,
-		).get(status, patch.targetAssignmentId ?? null, patch.dueDate ?? null, now(), claimKey);
-		return row ? toAssignment(row) : undefined;
+		).get(status, patch.targetAssignmentId ?? null, patch.dueDate ?? null, nowIso(), claimKey);
+		return row ? read.assignment(row) : undefined;
 	}
 
 	async getAssignment(claimKey: string): Promise<AssignmentClaim | undefined> {
 		const row = this.statement('SELECT * FROM assignments WHERE claim_key = ?').get(claimKey);
-		return row ? toAssignment(row) : undefined;
+		return row ? read.assignment(row) : undefined;
 	}
 
 	async listAssignmentsByAgent(agentId: string, sinceIso: string): Promise<AssignmentClaim[]> {
@@ -479,7 +407,7 @@ export class SqliteStateStore implements StateStore {
 			ORDER BY created_at DESC, id DESC`,
 		)
 			.all(agentId, since)
-			.map((row) => toAssignment(row));
+			.map((row) => read.assignment(row));
 	}
 
 	async close(): Promise<void> {
@@ -547,10 +475,9 @@ export class SqliteStateStore implements StateStore {
 			const record = this.db.prepare(
 				`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`,
 			);
-			for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-				if (applied.has(migration.version)) continue;
+			for (const migration of pendingMigrations(migrations, applied)) {
 				for (const sql of migration.statements) this.db.exec(sql);
-				record.run(migration.version, migration.name, now());
+				record.run(migration.version, migration.name, nowIso());
 			}
 			this.db.exec('COMMIT');
 		} catch (error) {

@@ -35,6 +35,13 @@ export interface DeadLetter {
 }
 
 /** An evaluation kept until (and after) its recording's asset exists; the latest revision wins. */
+export interface DeadLetterQuery {
+	includeReplayed?: boolean;
+	limit?: number;
+	node?: string;
+	afterId?: number;
+}
+
 export interface StoredEvaluation {
 	evaluationId: string;
 	source: string;
@@ -52,6 +59,18 @@ export interface StoredEvaluation {
 	/** The EvaluationItem as last written. */
 	payload: unknown;
 	receivedAt: string;
+}
+
+/** An evaluation as delivered to putEvaluation. */
+export interface EvaluationInput {
+	evaluationId: string;
+	source: string;
+	conversationId: string;
+	agentId?: string;
+	stateKey?: string;
+	revision: string;
+	evaluatedAt?: string;
+	payload: unknown;
 }
 
 export type AssignmentStatus = 'claimed' | 'assigned' | 'approval_pending' | 'failed';
@@ -117,7 +136,8 @@ export interface StateStore {
 	claimIdempotencyKey(key: string, scope: string): Promise<boolean>;
 	hasIdempotencyKey(key: string): Promise<boolean>;
 	addDeadLetter(entry: { stateKey?: string; node: string; error: string; payload: unknown }): Promise<number>;
-	listDeadLetters(options?: { includeReplayed?: boolean; limit?: number }): Promise<DeadLetter[]>;
+	/** Oldest first; `node` keeps one node's letters, `afterId` pages on from the last id seen. */
+	listDeadLetters(options?: DeadLetterQuery): Promise<DeadLetter[]>;
 	markDeadLetterReplayed(id: number): Promise<void>;
 	getDeadLetter(id: number): Promise<DeadLetter | undefined>;
 
@@ -130,16 +150,7 @@ export interface StateStore {
 	 * A newer revision that omits agentId, stateKey or evaluatedAt keeps the stored values; `stored` is the row
 	 * as it is after the call either way. Atomic: two writers racing with different revisions leave the newest.
 	 */
-	putEvaluation(entry: {
-		evaluationId: string;
-		source: string;
-		conversationId: string;
-		agentId?: string;
-		stateKey?: string;
-		revision: string;
-		evaluatedAt?: string;
-		payload: unknown;
-	}): Promise<{ applied: boolean; stored: StoredEvaluation }>;
+	putEvaluation(entry: EvaluationInput): Promise<{ applied: boolean; stored: StoredEvaluation }>;
 	getEvaluation(evaluationId: string): Promise<StoredEvaluation | undefined>;
 	/** Oldest first by evaluatedAt (evaluations without one last), then by evaluationId. */
 	listEvaluationsByConversation(conversationId: string): Promise<StoredEvaluation[]>;

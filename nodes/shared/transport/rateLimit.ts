@@ -11,7 +11,7 @@ export class TokenBucket {
 
 	constructor(
 		readonly perMinute: number,
-		private readonly burst = Math.max(1, Math.ceil(perMinute / 6)),
+		readonly burst = Math.max(1, Math.ceil(perMinute / 6)),
 		private readonly now: () => number = Date.now,
 	) {
 		this.tokens = burst;
@@ -48,12 +48,22 @@ export class TokenBucket {
 
 const buckets = new Map<string, TokenBucket>();
 
-/** One bucket per key (vendor + credential) per process. */
-export function sharedBucket(key: string, perMinute: number): TokenBucket {
+/** One bucket per key (vendor + credential) per process; replaced when its rate or burst changes. */
+export function sharedBucket(key: string, perMinute: number, burst?: number): TokenBucket {
 	let bucket = buckets.get(key);
-	if (!bucket || bucket.perMinute !== perMinute) {
-		bucket = new TokenBucket(perMinute);
+	if (!bucket || bucket.perMinute !== perMinute || (burst !== undefined && bucket.burst !== burst)) {
+		bucket = new TokenBucket(perMinute, burst);
 		buckets.set(key, bucket);
 	}
 	return bucket;
+}
+
+/**
+ * Rate and burst of a bucket that never lets more than `limit` (at least 2) requests start in any window of
+ * `windowMs`: a burst of `b` plus a refill of `limit - b` per window (a plain bucket of rate `limit` and
+ * burst `b` would allow `limit + b` in the first window).
+ */
+export function windowLimit(limit: number, windowMs = 60000): { perMinute: number; burst: number } {
+	const burst = Math.max(1, Math.floor(limit / 10));
+	return { perMinute: ((limit - burst) * 60000) / windowMs, burst };
 }

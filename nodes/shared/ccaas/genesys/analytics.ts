@@ -175,6 +175,25 @@ export async function pollEndedConversations(
 	let complete = false;
 	let error: Error | undefined;
 	let interval: string | undefined;
+	/** Keeps each conversation that ended inside the window once, and tracks the latest end time and who ended then. */
+	const take = (list: AnalyticsConversation[]): void => {
+		for (const conversation of list) {
+			const endMs = Date.parse(conversation?.conversationEnd ?? '');
+			// The interval also matches conversations still in progress or ending after the window: later polls take them.
+			if (!Number.isFinite(endMs) || endMs < cursorMs || endMs > windowEndMs) continue;
+			const id = conversation.conversationId;
+			if (seen.has(id)) continue;
+			seen.add(id);
+			if (lastEndMs === undefined || endMs > lastEndMs) {
+				lastEndMs = endMs;
+				atLastEnd = [id];
+			} else if (endMs === lastEndMs) {
+				atLastEnd.push(id);
+			}
+			if (endMs === cursorMs && known.has(id)) continue;
+			conversations.push(conversation);
+		}
+	};
 
 	for (let pageNumber = 1; pageNumber <= maxPages; pageNumber++) {
 		if (pageNumber > 1 && options.deadlineMs !== undefined && clock() >= options.deadlineMs) break;
@@ -196,22 +215,7 @@ export async function pollEndedConversations(
 		}
 		pages++;
 		const list = Array.isArray(page.conversations) ? page.conversations : [];
-		for (const conversation of list) {
-			const endMs = Date.parse(conversation?.conversationEnd ?? '');
-			// The interval also matches conversations still in progress or ending after the window: later polls take them.
-			if (!Number.isFinite(endMs) || endMs < cursorMs || endMs > windowEndMs) continue;
-			const id = conversation.conversationId;
-			if (seen.has(id)) continue;
-			seen.add(id);
-			if (lastEndMs === undefined || endMs > lastEndMs) {
-				lastEndMs = endMs;
-				atLastEnd = [id];
-			} else if (endMs === lastEndMs) {
-				atLastEnd.push(id);
-			}
-			if (endMs === cursorMs && known.has(id)) continue;
-			conversations.push(conversation);
-		}
+		take(list);
 		const totalHits = typeof page.totalHits === 'number' ? page.totalHits : undefined;
 		if (list.length < pageSize || (totalHits !== undefined && pageNumber * pageSize >= totalHits)) {
 			complete = true;
@@ -238,21 +242,7 @@ export async function pollEndedConversations(
 				const page = await queryConversationDetails(api, { ...crossing, paging: { pageSize, pageNumber } });
 				pages++;
 				const list = Array.isArray(page.conversations) ? page.conversations : [];
-				for (const conversation of list) {
-					const endMs = Date.parse(conversation?.conversationEnd ?? '');
-					if (!Number.isFinite(endMs) || endMs < cursorMs || endMs > windowEndMs) continue;
-					const id = conversation.conversationId;
-					if (seen.has(id)) continue;
-					seen.add(id);
-					if (lastEndMs === undefined || endMs > lastEndMs) {
-						lastEndMs = endMs;
-						atLastEnd = [id];
-					} else if (endMs === lastEndMs) {
-						atLastEnd.push(id);
-					}
-					if (endMs === cursorMs && known.has(id)) continue;
-					conversations.push(conversation);
-				}
+				take(list);
 				if (list.length < pageSize) break;
 			}
 		} catch (caught) {

@@ -1,8 +1,8 @@
 import { assertSafeId } from '../../ids';
 import { stateKeyOf, type RecordingRef } from '../../recordingRef';
 import type { StateStore } from '../../state/types';
-import { extensionForContentType, recordingObjectKey } from '../../store/keys';
 import type { ObjectStoreApi } from '../../store/types';
+import { isStagedStage, stageSignedMedia } from '../common';
 import type { GenesysClient } from './client';
 import { isScreenRecording, type GenesysRecording } from './types';
 
@@ -64,8 +64,6 @@ export interface StageDeps {
 	store: ObjectStoreApi;
 	state: StateStore;
 }
-
-const STAGED_STAGES = new Set(['staged', 'pushed_placeholder', 'pushed_final', 'quarantined']);
 
 /**
  * Copies every screen recording of one conversation into the object store, streaming (never buffering)
@@ -155,7 +153,7 @@ async function notStageable(
 		stage,
 		ref: describeRecording(conversation, recording, stateKey),
 	});
-	if (row.stage !== stage && !STAGED_STAGES.has(row.stage)) await deps.state.updateRecording(stateKey, row.version, { stage });
+	if (row.stage !== stage && !isStagedStage(row.stage)) await deps.state.updateRecording(stateKey, row.version, { stage });
 	// One dead letter per recording and state, however often the conversation is staged again.
 	if (stage === 'failed' && (await deps.state.claimIdempotencyKey(`dead-letter:${stateKey}:${fileState}`, 'staging'))) {
 		await deps.state.addDeadLetter({ stateKey, node: 'Genesys Cloud: Stage Screen Recordings', error: skipped.reason, payload: { conversation, recordingId, fileState } });
@@ -174,63 +172,26 @@ export async function stageOne(
 	options: StageOptions,
 	freshUri?: () => Promise<string | undefined>,
 ): Promise<{ ref: RecordingRef; reused: boolean; resumes: number }> {
-	const source = 'genesys-cloud' as const;
 	const conversationId = conversation.conversationId;
 	const recordingId = recording.id;
-	const stateKey = stateKeyOf(source, conversationId, recordingId);
-	const baseRef = describeRecording(conversation, recording, stateKey);
-
-	const row = await deps.state.upsertRecording({ stateKey, source, conversationId, recordingId, stage: 'staging', ref: baseRef });
-	// A redelivered event or a retried execution finds the object already staged and intact: no second download.
-	if (STAGED_STAGES.has(row.stage) && row.ref.object) {
-		const head = await deps.store.head(row.ref.object.key);
-		if (head && head.size === row.ref.object.size) {
-			return { ref: { ...baseRef, ...row.ref, object: row.ref.object } as RecordingRef, reused: true, resumes: 0 };
-		}
-	}
-
+	const baseRef = describeRecording(conversation, recording, stateKeyOf('genesys-cloud', conversationId, recordingId));
 	const initialUri = firstMediaUri(recording);
-	if (!initialUri) throw new Error(`Recording ${recordingId} of conversation ${conversationId} has no media URI`);
-	let resumes = 0;
 	const refresh = freshUri ?? (async () => firstMediaUri(await rereadRecording(deps.client, conversationId, recordingId, options)));
-	const media = deps.client.resumableMedia(initialUri, async () => (await refresh()) ?? initialUri, {
-		signal: options.signal,
-		onResume: () => {
-			resumes++;
+	return await stageSignedMedia(
+		deps,
+		baseRef,
+		{
+			open: (url, offset) => deps.client.openMedia(url, options.signal, offset),
+			// Checked only when a download is needed: an already staged recording is reused as it is.
+			initialUrl: () => {
+				if (!initialUri) throw new Error(`Recording ${recordingId} of conversation ${conversationId} has no media URI`);
+				return initialUri;
+			},
+			freshUrl: async () => (await refresh()) ?? initialUri!,
+			contentTypeOf: (announced) => announced || 'video/webm',
 		},
-	});
-	// The content type is only known once the first answer arrives and the key needs it before the upload
-	// starts: pull the first chunk now. Errors reach the upload through the stream, or `first` before it.
-	media.stream.on('error', () => undefined);
-	media.stream.read(0);
-	const announced = await media.first;
-	const contentType = (announced?.contentType ?? 'video/webm').split(';')[0].trim();
-	const key = recordingObjectKey(source, conversationId, recordingId, `original.${extensionForContentType(contentType)}`);
-	const stored = await deps.store.uploadStream(key, media.stream, {
-		contentType,
-		metadata: { 'conversation-id': conversationId, 'recording-id': recordingId, source },
-		partSizeBytes: options.partSizeBytes,
-		signal: options.signal,
-	});
-	if (announced?.contentLength !== undefined && announced.contentLength !== stored.size) {
-		throw new Error(`Recording ${recordingId}: received ${stored.size} bytes, Genesys announced ${announced.contentLength}`);
-	}
-	const ref: RecordingRef = {
-		...baseRef,
-		object: { bucket: stored.bucket, key: stored.key, size: stored.size, sha256: stored.sha256, contentType: stored.contentType },
-	};
-	await saveStaged(deps.state, stateKey, ref);
-	return { ref, reused: false, resumes };
-}
-
-async function saveStaged(state: StateStore, stateKey: string, ref: RecordingRef): Promise<void> {
-	for (let attempt = 0; attempt < 5; attempt++) {
-		const row = await state.getRecording(stateKey);
-		if (!row) throw new Error(`State row ${stateKey} disappeared while staging`);
-		const stage = STAGED_STAGES.has(row.stage) ? row.stage : 'staged';
-		if (await state.updateRecording(stateKey, row.version, { stage, ref: { ...row.ref, ...ref } })) return;
-	}
-	throw new Error(`State row ${stateKey} kept changing while staging`);
+		options,
+	);
 }
 
 async function rereadRecording(

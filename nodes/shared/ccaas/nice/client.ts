@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { HttpError } from '../../transport/errors';
 import { HttpClient, type HttpRequest, type RetryPolicy } from '../../transport/http';
 import { sharedBucket, type TokenBucket } from '../../transport/rateLimit';
+import { assertAllowedHost, assertAllowedScheme, openSignedUrl, TokenCache, type SignedMedia } from '../common';
 import type { NiceCredentials, NiceSession } from './types';
 
 export const DEFAULT_AUTH_BASE_URL = 'https://cxone.niceincontact.com';
@@ -14,16 +13,13 @@ export const DEFAULT_PLAYBACK_PER_5_MIN = 150;
 /** Data Extraction: one call per 30 seconds per tenant, answered with 403 beyond that. */
 export const DEFAULT_EXTRACTION_MIN_INTERVAL_MS = 30_000;
 
-/** Refresh this long before `expires_in` runs out (tokens live about an hour). */
-const TOKEN_SAFETY_MARGIN_MS = 60_000;
 /**
  * Signed media and result URLs point at NICE's storage; the exact hosts are not documented, so NICE's domains and
  * AWS S3 are allowed and operators can add their own.
  */
 const VENDOR_HOST_SUFFIXES = ['niceincontact.com', 'nice-incontact.com', 'amazonaws.com'];
 
-const sessions = new Map<string, NiceSession>();
-const pendingSessions = new Map<string, Promise<NiceSession>>();
+const sessions = new TokenCache<NiceSession>();
 const discoveries = new Map<string, string>();
 /** Last Data Extraction call per tenant in this process. */
 const lastExtractionCall = new Map<string, number>();
@@ -41,6 +37,8 @@ export class NiceApiError extends Error {
 		this.name = 'NiceApiError';
 	}
 }
+
+const niceError = (message: string) => new NiceApiError(message);
 
 /**
  * NICE CXone API client: both token flows with a per-process token cache, API host discovery, the Media Playback
@@ -88,19 +86,11 @@ export class NiceClient {
 
 	/** A valid session (token + API host), cached per credential until shortly before the token expires. */
 	async session(forceRefresh = false): Promise<NiceSession> {
-		const cached = sessions.get(this.cacheKey);
-		if (!forceRefresh && cached && cached.expiresAt - TOKEN_SAFETY_MARGIN_MS > Date.now()) return cached;
-		let pending = pendingSessions.get(this.cacheKey);
-		if (!pending) {
-			pending = (this.credentials.authFlow === 'oauth' ? this.oauthSession() : this.accessKeySession())
-				.then((session) => {
-					sessions.set(this.cacheKey, session);
-					return session;
-				})
-				.finally(() => pendingSessions.delete(this.cacheKey));
-			pendingSessions.set(this.cacheKey, pending);
-		}
-		return pending;
+		return await sessions.get(this.cacheKey, () => this.newSession(), forceRefresh);
+	}
+
+	private async newSession(): Promise<NiceSession> {
+		return this.credentials.authFlow === 'oauth' ? await this.oauthSession() : await this.accessKeySession();
 	}
 
 	/** The tenant the Data Extraction spacing applies to: the tenant id when known, else the API host. */
@@ -195,23 +185,10 @@ export class NiceClient {
 	async api<T>(request: Omit<HttpRequest, 'url'> & { path: string; playback?: boolean }): Promise<{ status: number; body: T; headers: Headers }> {
 		const { path, playback, ...rest } = request;
 		const http = playback ? this.playbackHttp : this.http;
-		for (let attempt = 1; ; attempt++) {
-			const session = await this.session(attempt > 1);
-			try {
-				const response = await http.request<T>({
-					...rest,
-					url: `${session.apiBaseUrl}${path}`,
-					headers: { ...rest.headers, authorization: `Bearer ${session.accessToken}` },
-				});
-				return { status: response.status, body: response.body, headers: response.headers };
-			} catch (error) {
-				if (error instanceof HttpError && error.status === 401 && attempt === 1) {
-					sessions.delete(this.cacheKey);
-					continue;
-				}
-				throw error;
-			}
-		}
+		const response = await sessions.withValue(this.cacheKey, () => this.newSession(), (session) =>
+			http.request<T>({ ...rest, url: `${session.apiBaseUrl}${path}`, headers: { ...rest.headers, authorization: `Bearer ${session.accessToken}` } }),
+		);
+		return { status: response.status, body: response.body, headers: response.headers };
 	}
 
 	/**
@@ -237,80 +214,31 @@ export class NiceClient {
 		lastExtractionCall.set(await this.tenantKey(), Date.now());
 	}
 
-	/**
-	 * GET of a pre-signed URL (media or extraction result): no Authorization header (S3 would refuse it), redirects
-	 * followed by hand so every hop passes the allow-list.
-	 */
-	async openSigned(signedUrl: string, options: { signal?: AbortSignal; offset?: number } = {}): Promise<{
-		stream: Readable;
-		contentType?: string;
-		contentLength?: number;
-		status: number;
-	}> {
-		let url = signedUrl;
-		const offset = options.offset ?? 0;
-		for (let hop = 0; ; hop++) {
-			this.assertAllowedSignedUrl(url);
-			const response = await this.http.request<Readable>({
-				method: 'GET',
-				url,
-				responseType: 'stream',
-				signal: options.signal,
-				redirect: 'manual',
-				acceptStatus: [301, 302, 303, 307, 308],
-				headers: offset > 0 ? { range: `bytes=${offset}-` } : { accept: '*/*' },
-			});
-			if (response.status >= 300 && response.status < 400) {
-				response.body.destroy();
-				const location = response.headers.get('location');
-				if (!location || hop >= 3) throw new NiceApiError(`A signed NICE CXone URL redirected ${hop + 1} times without an end`);
-				url = new URL(location, url).toString();
-				continue;
-			}
-			if (offset > 0 && response.status !== 206) {
-				response.body.destroy();
-				throw new NiceApiError(`The media host ignored the Range request (HTTP ${response.status}); cannot resume at byte ${offset}`);
-			}
-			const length = response.headers.get('content-length');
-			return {
-				stream: response.body,
-				status: response.status,
-				contentType: response.headers.get('content-type') ?? undefined,
-				contentLength: length === null ? undefined : Number(length),
-			};
-		}
+	/** GET of a pre-signed URL (media or extraction result) from `offset` on; every redirect hop passes the allow-list. */
+	async openSigned(signedUrl: string, options: { signal?: AbortSignal; offset?: number } = {}): Promise<SignedMedia> {
+		return await openSignedUrl(this.http, signedUrl, { ...options, assertAllowed: (url) => this.assertAllowedSignedUrl(url), error: niceError });
 	}
 
 	/** SSRF guard (DESIGN.md §6): signed URLs only from NICE's and AWS's hosts, the API host or the allow-list. */
 	assertAllowedSignedUrl(signedUrl: string): void {
-		let url: URL;
-		try {
-			url = new URL(signedUrl);
-		} catch {
-			throw new NiceApiError('NICE CXone returned a signed URL that is not a valid URL');
-		}
-		this.assertAllowedScheme(url.toString());
-		const host = url.hostname.toLowerCase();
-		const allowed = [
-			...VENDOR_HOST_SUFFIXES,
-			...(this.credentials.allowedMediaHosts ?? []),
-			// A simulator serves media from its own host.
-			...(this.credentials.allowInsecureHttp ? [this.authBaseUrl, this.legacyAuthBaseUrl, this.credentials.apiBaseUrl]
-				.filter(Boolean)
-				.map((base) => new URL(base as string).hostname) : []),
-		]
-			.map((suffix) => suffix.trim().toLowerCase())
-			.filter(Boolean);
-		if (!allowed.some((suffix) => host === suffix || host.endsWith(`.${suffix}`))) {
-			throw new NiceApiError(`Host "${host}" is not allowed for this NICE CXone credential (allowed: ${allowed.join(', ')})`);
-		}
+		assertAllowedHost(signedUrl, {
+			hostSuffixes: [
+				...VENDOR_HOST_SUFFIXES,
+				...(this.credentials.allowedMediaHosts ?? []),
+				// A simulator serves media from its own host.
+				...(this.credentials.allowInsecureHttp
+					? [this.authBaseUrl, this.legacyAuthBaseUrl, this.credentials.apiBaseUrl].filter(Boolean).map((base) => new URL(base as string).hostname)
+					: []),
+			],
+			allowInsecureHttp: this.credentials.allowInsecureHttp,
+			invalidMessage: 'NICE CXone returned a signed URL that is not a valid URL',
+			refusedMessage: (host, allowed) => `Host "${host}" is not allowed for this NICE CXone credential (allowed: ${allowed.join(', ')})`,
+			error: niceError,
+		});
 	}
 
 	private assertAllowedScheme(url: string): void {
-		const protocol = new URL(url).protocol;
-		if (protocol === 'https:') return;
-		if (protocol === 'http:' && this.credentials.allowInsecureHttp) return;
-		throw new NiceApiError(`Refusing ${protocol}// URL: only https is allowed unless the credential is marked as a local simulator`);
+		assertAllowedScheme(url, this.credentials.allowInsecureHttp, niceError);
 	}
 }
 
@@ -326,57 +254,6 @@ export function tenantIdFromIdToken(idToken: string | undefined): string | undef
 	} catch {
 		return undefined;
 	}
-}
-
-/**
- * A stream over a signed URL that survives broken connections and expired URLs: it resumes with a Range request
- * where it stopped, asking `freshUrl()` for a new signed URL when the old one is refused (403).
- */
-export function resumableSignedStream(
-	client: NiceClient,
-	initialUrl: string,
-	freshUrl: () => Promise<string>,
-	options: { signal?: AbortSignal; maxResumes?: number; onResume?: (offset: number, reason: string) => void } = {},
-): { stream: Readable; first: Promise<{ contentType?: string; contentLength?: number }> } {
-	let announce!: (value: { contentType?: string; contentLength?: number }) => void;
-	let fail!: (error: unknown) => void;
-	const first = new Promise<{ contentType?: string; contentLength?: number }>((resolve, reject) => {
-		announce = resolve;
-		fail = reject;
-	});
-	first.catch(() => undefined);
-	async function* chunks(): AsyncGenerator<Buffer> {
-		let url = initialUrl;
-		let offset = 0;
-		let resumes = 0;
-		let announced = false;
-		for (;;) {
-			try {
-				const media = await client.openSigned(url, { signal: options.signal, offset });
-				if (!announced) {
-					announced = true;
-					announce({ contentType: media.contentType, contentLength: media.contentLength });
-				}
-				for await (const chunk of media.stream) {
-					offset += (chunk as Buffer).length;
-					yield chunk as Buffer;
-				}
-				return;
-			} catch (error) {
-				const expired = error instanceof HttpError && error.status === 403;
-				if (options.signal?.aborted || resumes >= (options.maxResumes ?? 5) || (!announced && !expired)) {
-					if (!announced) fail(error);
-					throw error;
-				}
-				resumes++;
-				options.onResume?.(offset, expired ? 'signed URL refused (expired)' : (error as Error).message);
-				// An expired URL needs a fresh one from the API; a broken connection may reuse the old one once.
-				if (expired || resumes > 1) url = await freshUrl();
-				await delay(Math.min(2000, 50 * 2 ** resumes), undefined, { signal: options.signal });
-			}
-		}
-	}
-	return { stream: Readable.from(chunks(), { objectMode: false }), first };
 }
 
 /** For tests: forget cached tokens, discovery answers and extraction turns. */

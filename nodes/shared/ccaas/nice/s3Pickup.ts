@@ -8,7 +8,7 @@ import type { StateStore } from '../../state/types';
 import { recordingObjectKey } from '../../store/keys';
 import type { ObjectStore } from '../../store/objectStore';
 import type { ObjectStoreApi } from '../../store/types';
-import { isStagedStage, saveStaged } from './staging';
+import { reuseStaged, saveStaged } from '../common';
 
 /**
  * Screen and call recordings that CXone "Custom storage" writes into the customer's own S3 bucket (Cloud Storage
@@ -167,13 +167,8 @@ async function pickUpOne(
 		startTime: object.lastModified,
 		stateKey,
 	};
-	const row = await deps.state.upsertRecording({ stateKey, source, conversationId: contactId, recordingId, stage: 'staging', ref: baseRef });
-	if (isStagedStage(row.stage) && row.ref.object) {
-		const head = await deps.store.head(row.ref.object.key);
-		if (head && head.size === row.ref.object.size) {
-			return { ...baseRef, ...row.ref, object: row.ref.object, pickup: { sourceKey: object.key, reused: true, copied: false } } as PickupResult['refs'][number];
-		}
-	}
+	const staged = await reuseStaged(deps, baseRef);
+	if (staged) return { ...staged, pickup: { sourceKey: object.key, reused: true, copied: false } };
 	let pointer: NonNullable<RecordingRef['object']>;
 	if (deps.sameStore) {
 		const hash = createHash('sha256');

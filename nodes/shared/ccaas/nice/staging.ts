@@ -1,13 +1,13 @@
 import { assertSafeId, isSafeId } from '../../ids';
 import { stateKeyOf, type RecordingRef } from '../../recordingRef';
 import type { StateStore } from '../../state/types';
-import { extensionForContentType, recordingObjectKey } from '../../store/keys';
+import { extensionForContentType } from '../../store/keys';
 import type { ObjectStoreApi } from '../../store/types';
-import { resumableSignedStream, type NiceClient } from './client';
+import { stageSignedMedia } from '../common';
+import type { NiceClient } from './client';
 import { getPlayback, VOICE_AND_SCREEN, type PlaybackContact, type PlaybackInteraction, type PlaybackLookup } from './playback';
 
 const SOURCE = 'nice-cxone' as const;
-const STAGED_STAGES = new Set(['staged', 'pushed_placeholder', 'pushed_final', 'quarantined']);
 
 export interface NiceStageDeps {
 	client: NiceClient;
@@ -105,17 +105,7 @@ async function stageOne(
 	options: { partSizeBytes?: number; signal?: AbortSignal },
 ): Promise<{ ref: RecordingRef; reused: boolean; resumes: number }> {
 	const { conversationId, recordingId, interaction } = target;
-	const stateKey = stateKeyOf(SOURCE, conversationId, recordingId);
-	const baseRef = describe(conversationId, recordingId, interaction, target.request, stateKey);
-	const row = await deps.state.upsertRecording({ stateKey, source: SOURCE, conversationId, recordingId, stage: 'staging', ref: baseRef });
-	// A retried execution finds the object already staged and intact: no second download, no playback quota spent.
-	if (STAGED_STAGES.has(row.stage) && row.ref.object) {
-		const head = await deps.store.head(row.ref.object.key);
-		if (head && head.size === row.ref.object.size) {
-			return { ref: { ...baseRef, ...row.ref, object: row.ref.object } as RecordingRef, reused: true, resumes: 0 };
-		}
-	}
-	let resumes = 0;
+	const baseRef = describe(conversationId, recordingId, interaction, target.request, stateKeyOf(SOURCE, conversationId, recordingId));
 	const freshUrl = async (): Promise<string> => {
 		const contact = await getPlayback(deps.client, target.lookup, options.signal);
 		const again = contact ? screenInteractions(contact) : [];
@@ -123,49 +113,18 @@ async function stageOne(
 		if (!same?.fileToPlayUrl) throw new Error(`NICE CXone no longer offers media for recording ${recordingId} of contact ${conversationId}`);
 		return same.fileToPlayUrl;
 	};
-	const media = resumableSignedStream(deps.client, interaction.fileToPlayUrl!, freshUrl, {
-		signal: options.signal,
-		onResume: () => {
-			resumes++;
+	return await stageSignedMedia(
+		deps,
+		baseRef,
+		{
+			open: (url, offset) => deps.client.openSigned(url, { signal: options.signal, offset }),
+			initialUrl: () => interaction.fileToPlayUrl!,
+			freshUrl,
+			// fileToPlayUrl is a composed voice+screen MP4; a generic type from the storage host is read as that.
+			contentTypeOf: (announced) => (extensionForContentType(announced) === 'bin' ? 'video/mp4' : announced),
 		},
-	});
-	media.stream.on('error', () => undefined);
-	media.stream.read(0);
-	const announced = await media.first;
-	// fileToPlayUrl is a composed voice+screen MP4; a generic type from the storage host is read as that.
-	const announcedType = (announced?.contentType ?? '').split(';')[0].trim().toLowerCase();
-	const contentType = extensionForContentType(announcedType) === 'bin' ? 'video/mp4' : announcedType;
-	const key = recordingObjectKey(SOURCE, conversationId, recordingId, `original.${extensionForContentType(contentType)}`);
-	const stored = await deps.store.uploadStream(key, media.stream, {
-		contentType,
-		metadata: { 'conversation-id': conversationId, 'recording-id': recordingId, source: SOURCE },
-		partSizeBytes: options.partSizeBytes,
-		signal: options.signal,
-	});
-	if (announced?.contentLength !== undefined && resumes === 0 && announced.contentLength !== stored.size) {
-		throw new Error(`Recording ${recordingId}: received ${stored.size} bytes, the media host announced ${announced.contentLength}`);
-	}
-	const ref: RecordingRef = {
-		...baseRef,
-		object: { bucket: stored.bucket, key: stored.key, size: stored.size, sha256: stored.sha256, contentType: stored.contentType },
-	};
-	await saveStaged(deps.state, stateKey, ref);
-	return { ref, reused: false, resumes };
-}
-
-/** Compare-and-swap until the row says staged (a later stage written meanwhile is kept). */
-export async function saveStaged(state: StateStore, stateKey: string, ref: RecordingRef): Promise<void> {
-	for (let attempt = 0; attempt < 5; attempt++) {
-		const row = await state.getRecording(stateKey);
-		if (!row) throw new Error(`State row ${stateKey} disappeared while staging`);
-		const stage = STAGED_STAGES.has(row.stage) ? row.stage : 'staged';
-		if (await state.updateRecording(stateKey, row.version, { stage, ref: { ...row.ref, ...ref } })) return;
-	}
-	throw new Error(`State row ${stateKey} kept changing while staging`);
-}
-
-export function isStagedStage(stage: string): boolean {
-	return STAGED_STAGES.has(stage);
+		options,
+	);
 }
 
 function describe(conversationId: string, recordingId: string, interaction: PlaybackInteraction, request: NiceStageRequest, stateKey: string): RecordingRef {
