@@ -65,9 +65,10 @@ export async function startPackagedN8n(options: {
 	userFolder: string;
 	port: number;
 	tarball: string;
+	env?: Record<string, string>;
 }): Promise<{ n8n: N8nInstance; client: N8nClient }> {
 	installPackage(options.userFolder, options.tarball);
-	const n8n = await startN8n({ userFolder: options.userFolder, port: options.port });
+	const n8n = await startN8n({ userFolder: options.userFolder, port: options.port, env: options.env });
 	const client = new N8nClient(n8n.baseUrl);
 	await client.bootstrap();
 	return { n8n, client };
@@ -85,8 +86,19 @@ export interface N8nInstance {
 	stop(): Promise<void>;
 }
 
-export async function startN8n(options: { userFolder: string; port: number; env?: Record<string, string> }): Promise<N8nInstance> {
+/**
+ * `n8n start` (the main process: editor, API, webhooks) or, with `command: 'worker'`, `n8n worker` for queue
+ * mode; a worker's readiness is its own health server on `port` (QUEUE_HEALTH_CHECK_*).
+ */
+export async function startN8n(options: {
+	userFolder: string;
+	port: number;
+	env?: Record<string, string>;
+	command?: 'start' | 'worker';
+	args?: string[];
+}): Promise<N8nInstance> {
 	const { userFolder, port } = options;
+	const command = options.command ?? 'start';
 	mkdirSync(userFolder, { recursive: true });
 	const n8nBin = join(PROJECT_ROOT, 'node_modules', 'n8n', 'bin', 'n8n');
 	const env: Record<string, string | undefined> = {
@@ -111,6 +123,9 @@ export async function startN8n(options: { userFolder: string; port: number; env?
 		N8N_HIRING_BANNER_ENABLED: 'false',
 		N8N_LOG_LEVEL: 'info',
 		DB_SQLITE_POOL_SIZE: '2',
+		...(command === 'worker'
+			? { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(port), N8N_WORKER_SERVER_ADDRESS: '127.0.0.1' }
+			: {}),
 		...options.env,
 	};
 	// jest sets NODE_ENV=test, with which `n8n start` exits 1 without a word.
@@ -119,7 +134,7 @@ export async function startN8n(options: { userFolder: string; port: number; env?
 	const logFile = join(userFolder, 'n8n.log');
 	const log = createWriteStream(logFile);
 	const started = Date.now();
-	const child = spawn(process.execPath, [n8nBin, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn(process.execPath, [n8nBin, command, ...(options.args ?? [])], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 	child.stdout?.pipe(log);
 	child.stderr?.pipe(log);
 	let exited: number | null = null;
@@ -129,11 +144,11 @@ export async function startN8n(options: { userFolder: string; port: number; env?
 	const baseUrl = `http://127.0.0.1:${port}`;
 	for (;;) {
 		if (exited !== null) {
-			throw new Error(`n8n exited with ${exited} before it was ready; see ${logFile}:\n${tail(logFile)}`);
+			throw new Error(`n8n ${command} exited with ${exited} before it was ready; see ${logFile}:\n${tail(logFile)}`);
 		}
 		if (Date.now() - started > 120000) {
 			child.kill('SIGKILL');
-			throw new Error(`n8n was not ready within 120 s; see ${logFile}`);
+			throw new Error(`n8n ${command} was not ready within 120 s; see ${logFile}`);
 		}
 		try {
 			const response = await fetch(`${baseUrl}/healthz/readiness`);

@@ -64,7 +64,8 @@ function serverAccount(): { uid: number; gid: number; name: string } | undefined
 	throw new Error('Running as root, and neither a "postgres" nor a "nobody" account exists to run PostgreSQL');
 }
 
-async function freePort(): Promise<number> {
+/** A port nobody listens on at the moment (the OS picks it); shared by the throwaway servers of the tests. */
+export async function freePort(): Promise<number> {
 	return await new Promise((resolve, reject) => {
 		const server = createServer();
 		server.once('error', reject);
