@@ -220,6 +220,14 @@ export class GuardedAssign implements INodeType {
 						default: false,
 						description: 'Whether evaluations not yet released to the agent may assign training',
 					},
+					{
+						displayName: 'Link Asset URL (Genesys Cloud Learning)',
+						name: 'assetLinkUrl',
+						type: 'string',
+						default: '',
+						placeholder: 'e.g. https://player.example.com/recordings/{{ $json.conversationId }}',
+						description: 'Genesys Cloud Learning only: with each assignment, also assign an External module whose URL step opens this address (the learning asset, e.g. the recording). One module per asset, found again on a retry. Empty: no link.',
+					},
 				],
 			},
 		],
@@ -248,7 +256,7 @@ export class GuardedAssign implements INodeType {
 						throw new NodeOperationError(this.getNode(), `Approved must be true or false; got ${JSON.stringify(approved) ?? 'nothing'}`, { itemIndex: i, description: 'Field: Approved' });
 					}
 					state ??= await stateStoreFor(this);
-					const adapter = await lmsAdapterFor(this, i, { iriBase: options.iriBase as string });
+					const adapter = await lmsAdapterFor(this, i, { iriBase: options.iriBase as string, assetLinkUrl: options.assetLinkUrl as string });
 					outcome = await completeApproval(claimKey, approved, state, adapter, guard, this.getExecutionCancelSignal());
 				} else {
 					const problems = evaluationItemProblems(items[i].json);
@@ -260,7 +268,7 @@ export class GuardedAssign implements INodeType {
 					}
 					const policy = policyFor.call(this, i, options);
 					state ??= await stateStoreFor(this);
-					const adapter = await lmsAdapterFor(this, i, { iriBase: options.iriBase as string });
+					const adapter = await lmsAdapterFor(this, i, { iriBase: options.iriBase as string, assetLinkUrl: options.assetLinkUrl as string });
 					outcome = await guardedAssign(items[i].json as unknown as EvaluationItem, state, adapter, policy, guard, this.getExecutionCancelSignal());
 				}
 				outputs[OUTPUT[outcome.output]].push({ json: { ...items[i].json, ...describe(outcome) }, pairedItem: { item: i } });

@@ -255,6 +255,36 @@ describe('Genesys Cloud Learning target', () => {
 			expect((await lms.listAssignments({ id: USER }, new Date(Date.now() - 60_000).toISOString()))[0].state).toBe('started');
 		});
 
+		it('optionally assigns an External module opening the learning asset, once per asset, with the same due date', async () => {
+			const url = 'https://player.example.com/recordings/conv-1';
+			const linking = new GenesysLearningAdapter(simulatorGenesysClient(sim), { assetLinkUrl: url });
+			const request = { ...assignment(remedial), assetId: 'asset-conv-1' };
+			const first = await linking.assign(request);
+			expect(first).toMatchObject({ created: true, state: 'assigned', details: { assetLinked: true, assetAssignmentCreated: true } });
+			const links = sim.learning.modules().filter((module) => module.externalId === 'cx-asset-link:asset-conv-1');
+			expect(links).toHaveLength(1);
+			expect(links[0]).toMatchObject({ type: 'External', isPublished: true, excludedFromCatalog: true, informSteps: [{ type: 'Url', value: url, order: 0 }] });
+			expect(first.details.assetModuleId).toBe(links[0].id);
+			const stored = sim.learning.assignments();
+			expect(stored.map((a) => a.module.id).sort()).toEqual([remedial, links[0].id].sort());
+			expect(stored.every((a) => a.user.id === USER && a.dateRecommendedForCompletion === request.dueAt)).toBe(true);
+
+			// A retry (or a second evaluation of the same contact) finds both and creates nothing.
+			const again = await linking.assign(request);
+			expect(again).toMatchObject({ created: false, assignmentId: first.assignmentId, details: { assetLinked: true, assetAssignmentCreated: false, assetAssignmentId: first.details.assetAssignmentId } });
+			expect(sim.learning.modules().filter((module) => module.externalId === 'cx-asset-link:asset-conv-1')).toHaveLength(1);
+			expect(sim.learning.assignments()).toHaveLength(2);
+			// Without the option nothing is linked, and the result says so.
+			expect((await lms.assign({ ...assignment(sim.learning.seedModule({ name: 'Other' }).id, 'asg-2'), assetId: 'asset-conv-1' })).details.assetLinked).toBe(false);
+		});
+
+		it('refuses a link address that is not http(s), naming the option, before creating anything', async () => {
+			const linking = new GenesysLearningAdapter(simulatorGenesysClient(sim), { assetLinkUrl: 'javascript:alert(1)' });
+			const modulesBefore = sim.learning.modules().length;
+			await expect(linking.assign({ ...assignment(remedial), assetId: 'asset-x' })).rejects.toThrow(/Link Asset URL must be an http\(s\) address/);
+			expect(sim.learning.modules()).toHaveLength(modulesBefore);
+		});
+
 		it('lists the agent’s assignments since an instant with their states', async () => {
 			const other = sim.learning.seedModule({ name: 'Tone of voice' }).id;
 			const third = sim.learning.seedModule({ name: 'Verification' }).id;

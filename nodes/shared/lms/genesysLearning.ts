@@ -96,6 +96,11 @@ export interface GenesysLearningOptions {
 	termsAndConditionsAccepted?: boolean;
 	/** A completed module may be assigned again (default false). */
 	reassignCompleted?: boolean;
+	/**
+	 * With an assignment, also assign an External module whose Url step opens this address (the learning asset the
+	 * evaluation is about, e.g. the recording's player page). Found again by its externalId, so a retry adds nothing.
+	 */
+	assetLinkUrl?: string;
 	target?: string;
 }
 
@@ -208,11 +213,14 @@ export class GenesysLearningAdapter implements LmsAdapter {
 	 * documented: a 409 reads the existing one, and when duplicates do appear the earliest wins and ours is deleted.
 	 */
 	private async createModule(asset: PlaceholderAsset, marker: ModuleMarker, signal?: AbortSignal): Promise<{ module: GenesysLearningModule; created: boolean }> {
-		const externalId = asset.ref.stateKey;
+		return await this.createModuleOnce(asset.ref.stateKey, this.moduleBody(asset, marker), signal);
+	}
+
+	private async createModuleOnce(externalId: string, moduleBody: Record<string, unknown>, signal?: AbortSignal): Promise<{ module: GenesysLearningModule; created: boolean }> {
 		const response = await this.client.api<GenesysLearningModule>({
 			method: 'POST',
 			path: MODULES,
-			body: this.moduleBody(asset, marker),
+			body: moduleBody,
 			acceptStatus: [409],
 			signal,
 		});
@@ -381,32 +389,77 @@ export class GenesysLearningAdapter implements LmsAdapter {
 	 * completed. Genesys never unassigns a started module, and neither do we.
 	 */
 	async assign(request: AssignmentRequest, signal?: AbortSignal): Promise<AssignResult> {
-		const userId = request.agent.id;
+		const main = await this.assignOnce(request.agent.id, request.moduleId, request.dueAt, signal);
+		const details: Record<string, unknown> = main.existing ? { existing: true, ...(main.conflict ? { conflict: true } : { reason: main.reason }) } : {};
+		if (this.options.assetLinkUrl) Object.assign(details, await this.assignAssetLink(request, this.options.assetLinkUrl, signal));
+		return this.assignResult(main.assignment, request, !main.existing, details);
+	}
+
+	/** Look first, create only when nothing open, under way or (unless allowed) completed exists, then look again. */
+	private async assignOnce(
+		userId: string,
+		moduleId: string,
+		dueAt: string,
+		signal?: AbortSignal,
+	): Promise<{ assignment: GenesysLearningAssignment; existing: boolean; conflict?: boolean; reason?: string }> {
 		const blocking = (assignments: GenesysLearningAssignment[]) =>
 			assignments.filter((assignment) => {
 				const state = mapGenesysAssignmentState(assignment.state);
 				return state === 'assigned' || state === 'started' || (state === 'completed' && !this.options.reassignCompleted);
 			});
-		const before = blocking(await this.assignmentsOf(userId, request.moduleId, request.dueAt, signal));
+		const before = blocking(await this.assignmentsOf(userId, moduleId, dueAt, signal));
 		if (before.length) {
 			const existing = earliest(before);
-			return this.assignResult(existing, request, false, { existing: true, reason: `module_${mapGenesysAssignmentState(existing.state)}` });
+			return { assignment: existing, existing: true, reason: `module_${mapGenesysAssignmentState(existing.state)}` };
 		}
 		const { body: created } = await this.client.api<GenesysLearningAssignment>({
 			method: 'POST',
 			path: ASSIGNMENTS,
-			body: { moduleId: request.moduleId, userId, recommendedCompletionDate: request.dueAt },
+			body: { moduleId, userId, recommendedCompletionDate: dueAt },
 			signal,
 		});
 		// Two workers that both looked before either created leave two assignments: the earliest stays and the
 		// later one (ours, still untouched) is removed.
-		const after = blocking(await this.assignmentsOf(userId, request.moduleId, request.dueAt, signal));
+		const after = blocking(await this.assignmentsOf(userId, moduleId, dueAt, signal));
 		const winner = after.length ? earliest([...after.filter((a) => a.id !== created.id), created]) : created;
 		if (winner.id !== created.id) {
 			await this.client.api({ method: 'DELETE', path: `${ASSIGNMENTS}/${encodeURIComponent(created.id)}`, acceptStatus: [400, 404], responseType: 'none', signal });
-			return this.assignResult(winner, request, false, { existing: true, conflict: true });
+			return { assignment: winner, existing: true, conflict: true };
 		}
-		return this.assignResult(created, request, true, {});
+		return { assignment: created, existing: false };
+	}
+
+	/**
+	 * The External module that opens the learning asset, created once per asset (externalId) and assigned with the
+	 * same recommended completion date. Whether Genesys lets an API client create modules of type External (rather
+	 * than only its own integrations) is not documented in §5; the simulator accepts it.
+	 */
+	private async assignAssetLink(request: AssignmentRequest, url: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+		if (!/^https?:\/\/[^\s]+$/i.test(url)) {
+			throw new Error(`Link Asset URL must be an http(s) address; got ${JSON.stringify(url.slice(0, 100))}`);
+		}
+		const subject = request.assetId ?? `${request.conversationId}:${request.agent.id}`;
+		const externalId = `cx-asset-link:${subject}`;
+		let module = await this.findModule(externalId, signal);
+		if (!module) {
+			const title = `Review: your contact ${request.conversationId}`;
+			({ module } = await this.createModuleOnce(
+				externalId,
+				{
+					name: title.length > 200 ? `${title.slice(0, 199)}…` : title,
+					description: `The recording this assignment is about (evaluation ${request.evaluationId}).`,
+					type: 'External',
+					completionTimeInDays: this.options.completionTimeInDays ?? 7,
+					informSteps: [{ type: 'Url', name: 'Open the Recording', value: url, order: 0 }],
+					externalId,
+					excludedFromCatalog: true,
+				},
+				signal,
+			));
+		}
+		if (!module.isPublished) await this.publish(module.id, signal);
+		const linked = await this.assignOnce(request.agent.id, module.id, request.dueAt, signal);
+		return { assetLinked: true, assetModuleId: module.id, assetAssignmentId: linked.assignment.id, assetAssignmentCreated: !linked.existing };
 	}
 
 	private assignResult(assignment: GenesysLearningAssignment, request: AssignmentRequest, created: boolean, details: Record<string, unknown>): AssignResult {
@@ -421,7 +474,7 @@ export class GenesysLearningAdapter implements LmsAdapter {
 				genesysState: assignment.state,
 				moduleId: assignment.module?.id ?? request.moduleId,
 				dateRecommendedForCompletion: assignment.dateRecommendedForCompletion,
-				...(request.assetId ? { assetLinked: false } : {}),
+				...(request.assetId && !this.options.assetLinkUrl ? { assetLinked: false } : {}),
 				...details,
 			},
 		};

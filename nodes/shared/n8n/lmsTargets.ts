@@ -48,6 +48,8 @@ export const xapiActorProperties: INodeProperties[] = [
 export interface TargetOptions {
 	iriBase?: string;
 	language?: string;
+	/** Genesys Cloud Learning: also assign an External module opening this URL with every assignment. */
+	assetLinkUrl?: string;
 }
 
 type AdapterFactory = (ctx: IExecuteFunctions, itemIndex: number, options: TargetOptions) => Promise<LmsAdapter>;
@@ -71,9 +73,9 @@ const factories: Record<LmsTargetName, AdapterFactory> = {
 			},
 		);
 	},
-	async genesysLearning(ctx, i) {
+	async genesysLearning(ctx, i, options) {
 		const credentials = await ctx.getCredentials('genesysCloudApi', i);
-		return new GenesysLearningAdapter(new GenesysClient(genesysCredentials(credentials)));
+		return new GenesysLearningAdapter(new GenesysClient(genesysCredentials(credentials)), { assetLinkUrl: options.assetLinkUrl?.trim() || undefined });
 	},
 	async rest(ctx, i) {
 		const credentials = await ctx.getCredentials('restLmsApi', i);
