@@ -174,6 +174,23 @@ export interface GenesysSimulatorStats {
 	byStatus: Record<string, number>;
 }
 
+/** One request the simulator answered (control endpoints excluded), in arrival order. */
+export interface GenesysRequestLogEntry {
+	method: string;
+	path: string;
+	query: string;
+	/** 0 until the answer's head goes out, and for a dropped connection. */
+	status: number;
+	/** When the request arrived: real epoch ms, not the simulator clock. */
+	at: number;
+	/** The request's Range header (media resumes). */
+	range?: string;
+	/** The Retry-After header of the answer, if any. */
+	retryAfter?: string;
+	/** A GenesysFault produced (or broke off) the answer. */
+	fault?: boolean;
+}
+
 export interface EmitConversationEndOptions {
 	webhookUrl: string;
 	conversationId: string;
@@ -199,6 +216,8 @@ export interface GenesysSimulator {
 	readonly clientId: string;
 	readonly clientSecret: string;
 	readonly stats: GenesysSimulatorStats;
+	/** Every API, token and media request so far (e.g. to check that a Retry-After was honoured). */
+	readonly requests: GenesysRequestLogEntry[];
 	close(): Promise<void>;
 	seedConversation(conversation: SimConversation): void;
 	setFault(fault: GenesysFault): void;
@@ -738,6 +757,7 @@ export async function startGenesysSimulator(
 	const learning = createLearningSimulator(now, options.learning ?? {});
 	let faults: ActiveFault[] = [];
 	let stats = emptyStats();
+	const requests: GenesysRequestLogEntry[] = [];
 	const holds = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
 	let baseUrl = '';
 
@@ -1451,6 +1471,7 @@ export async function startGenesysSimulator(
 		const contextId = randomUUID();
 		const isMedia = path.startsWith('/media/');
 		const fault = takeFault(method, path);
+		logRequest(req, res, method, url, fault !== undefined);
 		// The clock jumps once this answer is over (or broken off): the URL expires *during* the download.
 		if (fault?.advanceClockMs) res.once('close', () => (clockOffsetMs += fault.advanceClockMs ?? 0));
 		if (fault && (fault.drop || fault.dropAfterBytes !== undefined)) {
@@ -1516,6 +1537,22 @@ export async function startGenesysSimulator(
 			404,
 			errorBody(404, 'not.found', 'The requested resource was not found.', contextId),
 		);
+	}
+
+	function logRequest(req: IncomingMessage, res: ServerResponse, method: string, url: URL, fault: boolean): void {
+		const entry: GenesysRequestLogEntry = { method, path: url.pathname, query: url.search, status: 0, at: Date.now() };
+		if (typeof req.headers.range === 'string') entry.range = req.headers.range;
+		if (fault) entry.fault = true;
+		requests.push(entry);
+		// The status is recorded when the head goes out: a client may act on the answer before 'finish' fires.
+		const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+		res.writeHead = ((...args: unknown[]) => {
+			entry.status = Number(args[0]);
+			const headers = args.find((arg): arg is Record<string, unknown> => typeof arg === 'object' && arg !== null);
+			const retryAfter = headers?.['Retry-After'] ?? headers?.['retry-after'];
+			if (retryAfter !== undefined) entry.retryAfter = String(retryAfter);
+			return writeHead(...args);
+		}) as typeof res.writeHead;
 	}
 
 	async function emitConversationEnd(opts: EmitConversationEndOptions): Promise<EmitResult> {
@@ -1636,6 +1673,7 @@ export async function startGenesysSimulator(
 		get stats() {
 			return stats;
 		},
+		requests,
 		async close() {
 			for (const hold of holds) {
 				clearTimeout(hold.timer);

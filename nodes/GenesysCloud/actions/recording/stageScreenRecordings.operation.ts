@@ -96,6 +96,7 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, items:
 	}
 	const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const input = items[itemIndex].json;
+	const agentId = (this.getNodeParameter('agentId', itemIndex, '') as string) || undefined;
 	const result = await stageConversationScreenRecordings(
 		{
 			client: await genesysClient.call(this, itemIndex),
@@ -104,7 +105,7 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, items:
 		},
 		{
 			conversationId,
-			agentId: (this.getNodeParameter('agentId', itemIndex, '') as string) || undefined,
+			agentId,
 			queueId: typeof input.queueId === 'string' ? input.queueId : undefined,
 			mediaType: typeof input.mediaType === 'string' ? input.mediaType : undefined,
 			direction: typeof input.direction === 'string' ? input.direction : undefined,
@@ -123,12 +124,16 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, items:
 			signal: this.getExecutionCancelSignal(),
 		},
 	);
+	// A Not Staged item fed back into this node (a retry loop) must stage with the same agent, queue and
+	// sensitivity as the first pass: it carries the conversation's context as the trigger gave it.
+	const context = retryContext(input, agentId);
 	if (result.state === 'transcoding') {
 		return [
 			[],
 			[
 				{
 					json: {
+						...context,
 						conversationId,
 						status: 'transcoding',
 						reason: `recordings still transcoding after ${Math.round(result.waitedMs / 1000)} s (${result.polls} requests)`,
@@ -151,10 +156,20 @@ export async function execute(this: IExecuteFunctions, itemIndex: number, items:
 			pairedItem: { item: itemIndex },
 		})),
 		result.skipped.map((skipped) => ({
-			json: { conversationId, ...skipped, status: skipped.outcome } as unknown as IDataObject,
+			json: { ...context, conversationId, ...skipped, status: skipped.outcome } as unknown as IDataObject,
 			pairedItem: { item: itemIndex },
 		})),
 	];
+}
+
+/** The trigger's fields this operation reads (userId as the agent it resolved), where they are set. */
+function retryContext(input: IDataObject, agentId: string | undefined): IDataObject {
+	const context: IDataObject = {};
+	if (agentId) context.userId = agentId;
+	for (const field of ['queueId', 'mediaType', 'direction', 'wrapupCode', 'eventTime']) {
+		if (typeof input[field] === 'string') context[field] = input[field];
+	}
+	return context;
 }
 
 function list(value: unknown): string[] {
