@@ -4,14 +4,16 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { probeFacts } from '../shared/media/probe';
+import { probeFacts, type MediaFacts } from '../shared/media/probe';
 import { withWorkspace } from '../shared/media/workspace';
 import { credentialTest } from '../shared/n8n/credentialTests';
-import { mediaError, mediaToolOptions, mediaToolsFor, readableObject, toolVersions } from '../shared/n8n/media';
+import { mediaError, mediaToolOptions, mediaToolsFor, readableObject, toolVersions, type MediaTools } from '../shared/n8n/media';
 import { objectStoreFor } from '../shared/n8n/resources';
 import { compileCustomPatterns, PatternError, type CustomPattern, type PiiType } from '../shared/pii/detectors';
 import { sharedOcrPool } from '../shared/pii/ocr';
-import { evidenceSheet, scanRecording, type ScanResult } from '../shared/pii/scan';
+import { DEFAULT_REDACTION_ENCODING, redactRecording, tryPlanRedaction, type RedactionEncoding } from '../shared/pii/redact';
+import { evidenceSheet, scanRecording, type OcrEngine, type ScanResult, type ScanSettings } from '../shared/pii/scan';
+import type { ObjectStore } from '../shared/store/objectStore';
 
 const TYPE_NAMES: Record<Exclude<PiiType, 'custom'>, string> = {
 	payment_card: 'Payment Card (IIN + Luhn)',
@@ -103,6 +105,60 @@ export class PiiScan implements INodeType {
 				],
 			},
 			{
+				displayName: 'Redaction',
+				name: 'redaction',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Off', value: 'off', description: 'Any finding sends the recording to Quarantine' },
+					{
+						name: 'Redact Findings',
+						value: 'redactFindings',
+						description: 'Black boxes over the findings give redacted.mp4 next to the original; only if its re-scan is clean does the item go to Clean, pointing at redacted.mp4',
+					},
+				],
+				default: 'off',
+				description: 'Whether a recording with findings may be published as a redacted copy. Unsure results, platform-flagged recordings and a re-scan that is not clean always go to Quarantine.',
+			},
+			{
+				displayName: 'Redaction Settings',
+				name: 'redactionSettings',
+				type: 'collection',
+				placeholder: 'Add Setting',
+				default: {},
+				displayOptions: { show: { redaction: ['redactFindings'] } },
+				options: [
+					{ displayName: 'Audio Bitrate (Kbit/s)', name: 'audioBitrateK', type: 'number', typeOptions: { minValue: 32, maxValue: 320 }, default: 96, description: 'AAC audio is copied; other audio is encoded to AAC at this rate (as in the Training Rendition)' },
+					{ displayName: 'Box Padding (Px)', name: 'boxPaddingPx', type: 'number', typeOptions: { minValue: 0, maxValue: 200 }, default: 8, description: 'Pixels of the video added around each box, so the edges of the characters are covered too' },
+					{ displayName: 'Max Temp Space (MiB)', name: 'maxTempMiB', type: 'number', typeOptions: { minValue: 16 }, default: 4096, description: 'Largest redacted file written to the temp folder before it is streamed to the object store; the item fails cleanly above it' },
+					{
+						displayName: 'Preset',
+						name: 'preset',
+						type: 'options',
+						options: [
+							{ name: 'Fast', value: 'fast' },
+							{ name: 'Faster', value: 'faster' },
+							{ name: 'Medium (Smallest Files, Slowest)', value: 'medium' },
+							{ name: 'Superfast', value: 'superfast' },
+							{ name: 'Ultrafast (About 0.2× Realtime, 3.5× Larger Files)', value: 'ultrafast' },
+							{ name: 'Veryfast (About 0.35× Realtime at 1080p on 2 Cores)', value: 'veryfast' },
+						],
+						default: 'veryfast',
+						description: 'H.264 encoder speed against file size (the Training Rendition\'s default)',
+					},
+					{ displayName: 'Quality (CRF)', name: 'crf', type: 'number', typeOptions: { minValue: 15, maxValue: 40 }, default: 23, description: 'Lower is better quality and larger files' },
+					{ displayName: 'Temp Folder', name: 'tempDir', type: 'string', default: '', description: 'Where the redacted file is written before upload; empty means the system temp folder. Always cleaned up.' },
+					{
+						displayName: 'Time Padding (Seconds)',
+						name: 'timePaddingSec',
+						type: 'number',
+						typeOptions: { minValue: 0, maxValue: 30, numberPrecision: 1 },
+						default: 1,
+						description: 'Seconds added before and after the time each finding was seen. At least one sample interval is always added: a value can appear any time between two samples.',
+					},
+				],
+			},
+			{
 				displayName: 'Options',
 				name: 'options',
 				type: 'collection',
@@ -153,30 +209,31 @@ export class PiiScan implements INodeType {
 				const facts = await probeFacts(tools.ffprobe, object.url, { timeoutMs: tools.timeoutMs, signal });
 				if (!facts.video) throw new NodeOperationError(this.getNode(), `Object ${key} has no video stream to scan`, { itemIndex: i, description: 'Field: Object Key' });
 				const scanWidth = Number(options.scanWidth ?? 1920);
-				const scale = Math.min(1, scanWidth / facts.video.width);
-				const width = Math.max(2, Math.round((facts.video.width * scale) / 2) * 2);
-				const height = Math.max(2, Math.round((facts.video.height * scale) / 2) * 2);
+				const intervalSec = Number(this.getNodeParameter('intervalSec', i, 1));
+				const detectorOptions = {
+					phoneRegion: String(this.getNodeParameter('phoneRegion', i, 'US') || 'US').toUpperCase(),
+					types: [...(this.getNodeParameter('types', i, []) as PiiType[]), ...(patterns.length ? (['custom'] as PiiType[]) : [])],
+					compiledPatterns: patterns,
+				};
 				const ocr = await sharedOcrPool({ langPath: (options.langPath as string) || undefined, workers: Number(options.workers ?? 2) });
+				// The re-scan of a redacted copy uses exactly these settings, at that copy's own frame size.
+				const settingsFor = (video: { width: number; height: number }): ScanSettings => ({
+					intervalSec,
+					cellThreshold: Number(options.cellThreshold ?? 3),
+					maxGapSec: Number(options.maxGapSec ?? 30),
+					...scanSize(video, scanWidth),
+					timeoutMs: tools.timeoutMs,
+					signal,
+					detectors: detectorOptions,
+					minFindingConfidence: Number(options.minFindingConfidence ?? 0.5),
+					minOcrConfidence: Number(options.minOcrConfidence ?? 45),
+					maxUnreadableShare: 0.5,
+					evidenceFrames: 6,
+					concurrency: ocr.settings.workers,
+				});
+				const settings = settingsFor(facts.video);
 				const result = await withWorkspace({ maxBytes: 256 * 1048576 }, async (workspace) => {
-					const scan = await scanRecording(tools.ffmpeg, object.url, ocr, {
-						intervalSec: Number(this.getNodeParameter('intervalSec', i, 1)),
-						cellThreshold: Number(options.cellThreshold ?? 3),
-						maxGapSec: Number(options.maxGapSec ?? 30),
-						width,
-						height,
-						timeoutMs: tools.timeoutMs,
-						signal,
-						detectors: {
-							phoneRegion: String(this.getNodeParameter('phoneRegion', i, 'US') || 'US').toUpperCase(),
-							types: [...(this.getNodeParameter('types', i, []) as PiiType[]), ...(patterns.length ? (['custom'] as PiiType[]) : [])],
-							compiledPatterns: patterns,
-						},
-						minFindingConfidence: Number(options.minFindingConfidence ?? 0.5),
-						minOcrConfidence: Number(options.minOcrConfidence ?? 45),
-						maxUnreadableShare: 0.5,
-						evidenceFrames: 6,
-						concurrency: ocr.settings.workers,
-					});
+					const scan = await scanRecording(tools.ffmpeg, object.url, ocr, settings);
 					let evidenceKey: string | undefined;
 					let evidenceBinary: INodeExecutionData['binary'];
 					if (scan.findings.length && options.evidence !== false) {
@@ -192,6 +249,32 @@ export class PiiScan implements INodeType {
 					return { scan, evidenceKey, evidenceBinary };
 				});
 				const pii = piiSection(result.scan, flagged ? flagReason : undefined, result.evidenceKey);
+				// Fail closed: only a confident `found` on an unflagged recording is redacted; unsure stays held.
+				if (this.getNodeParameter('redaction', i, 'off') === 'redactFindings' && result.scan.verdict === 'found' && !flagged) {
+					const redacted = await redactAndRescan(this, i, {
+						json,
+						key,
+						input: { url: object.url, facts },
+						scan: result.scan,
+						scanFrame: { width: settings.width, height: settings.height },
+						pii,
+						intervalSec,
+						settingsFor,
+						ocr,
+						store,
+						tools,
+						signal,
+					});
+					if (redacted.clean) {
+						// The evidence image shows the raw values: it stays on the quarantine path, never on a clean item.
+						clean.push({ json: redacted.json, pairedItem: { item: i } });
+					} else {
+						const held: INodeExecutionData = { json: redacted.json, pairedItem: { item: i } };
+						if (result.evidenceBinary) held.binary = { ...(items[i].binary ?? {}), ...result.evidenceBinary };
+						quarantine.push(held);
+					}
+					continue;
+				}
 				const output: INodeExecutionData = {
 					json: { ...json, pii: { ...pii, tools: toolVersions(tools) }, ...(pii.verdict === 'clean' ? {} : { visibility: 'private' }) },
 					pairedItem: { item: i },
@@ -237,4 +320,141 @@ function piiSection(scan: ScanResult, flagReason: string | undefined, evidenceKe
 	};
 	if (evidenceKey) section.evidenceKey = evidenceKey;
 	return section;
+}
+
+/** The frame size frames are OCR'd at: at most `scanWidth` wide, even, keeping the aspect ratio. */
+function scanSize(video: { width: number; height: number }, scanWidth: number): { width: number; height: number } {
+	const scale = Math.min(1, scanWidth / video.width);
+	return {
+		width: Math.max(2, Math.round((video.width * scale) / 2) * 2),
+		height: Math.max(2, Math.round((video.height * scale) / 2) * 2),
+	};
+}
+
+interface RedactionJob {
+	json: IDataObject;
+	/** The scanned object (the rendition when there is one). */
+	key: string;
+	input: { url: string; facts: MediaFacts };
+	scan: ScanResult;
+	/** The frame size the findings' boxes are in. */
+	scanFrame: { width: number; height: number };
+	/** The scan's own pii section, kept for the quarantine path. */
+	pii: IDataObject;
+	intervalSec: number;
+	settingsFor: (video: { width: number; height: number }) => ScanSettings;
+	ocr: OcrEngine;
+	store: ObjectStore;
+	tools: MediaTools;
+	signal?: AbortSignal;
+}
+
+/**
+ * Draws the findings out into redacted.mp4 next to the original and re-scans that object with the same
+ * settings. Clean: the item points at redacted.mp4 as its rendition (what LMS Push publishes) with verdict
+ * `clean` for that file; the original and its findings stay recorded under `pii.redaction`. Anything else
+ * (a finding that cannot be placed, a re-scan that is not clean) keeps the item quarantined with the reason.
+ */
+async function redactAndRescan(ctx: IExecuteFunctions, itemIndex: number, job: RedactionJob): Promise<{ clean: boolean; json: IDataObject }> {
+	const { json, key, scan, store, tools, signal } = job;
+	const settings = ctx.getNodeParameter('redactionSettings', itemIndex, {}) as IDataObject;
+	const encoding: RedactionEncoding = {
+		...DEFAULT_REDACTION_ENCODING,
+		...(settings.preset ? { preset: settings.preset as RedactionEncoding['preset'] } : {}),
+		...(settings.crf !== undefined ? { crf: Number(settings.crf) } : {}),
+		...(settings.audioBitrateK !== undefined ? { audioBitrateK: Number(settings.audioBitrateK) } : {}),
+	};
+	const boxPaddingPx = Number(settings.boxPaddingPx ?? 8);
+	// A value may show up any time after the sample before the one that saw it: pad by at least one interval.
+	const timePaddingSec = Math.max(Number(settings.timePaddingSec ?? 1), job.intervalSec);
+	const original = (json.object as IDataObject | undefined)?.key;
+	const redactedKey = (typeof original === 'string' && original ? original : key).replace(/[^/]+$/, 'redacted.mp4');
+	const held = (reasons: string[], redaction: IDataObject): { clean: false; json: IDataObject } => ({
+		clean: false,
+		json: {
+			...json,
+			pii: { ...job.pii, reasons: [...(job.pii.reasons as string[]), ...reasons], redaction, tools: toolVersions(tools) },
+			visibility: 'private',
+		},
+	});
+
+	const plan =
+		redactedKey === key
+			? { problem: `the scanned object is ${key} itself; it is not redacted over itself` }
+			: tryPlanRedaction(scan.findings, { scan: job.scanFrame, video: job.input.facts.video ?? { width: 0, height: 0 }, boxPaddingPx, timePaddingSec });
+	if ('problem' in plan) return held([`not redacted: ${plan.problem}`], { status: 'not_redacted', reason: plan.problem });
+	const { regions } = plan;
+
+	const maxBytes = Number(settings.maxTempMiB ?? 4096) * 1048576;
+	const redacted = await withWorkspace({ maxBytes, root: (settings.tempDir as string) || undefined }, async (workspace) =>
+		await redactRecording(tools, job.input, regions, { store, key: redactedKey, sourceKey: key }, { encoding, timeoutMs: tools.timeoutMs, signal, workspace }),
+	);
+	// The re-scan reads the object as stored, the way a learner's player would get it.
+	const stored = await readableObject(ctx, store, redactedKey, itemIndex, 'Object Key');
+	const rescan = await scanRecording(tools.ffmpeg, stored.url, job.ocr, job.settingsFor(redacted.facts.video ?? job.scanFrame));
+	const types = [...new Set(scan.findings.map((finding) => finding.type))];
+	const redaction: IDataObject = {
+		key: redactedKey,
+		sourceKey: key,
+		rescan: rescan.verdict,
+		boxes: regions as unknown as IDataObject[],
+		boxPaddingPx,
+		timePaddingSec,
+		preset: encoding.preset,
+		crf: encoding.crf,
+		ffmpegMs: redacted.ffmpegMs,
+		uploadMs: redacted.uploadMs,
+		rescanMs: rescan.stats.wallMs,
+	};
+	if (rescan.verdict !== 'clean') {
+		return held([`re-scan of ${redactedKey} is ${rescan.verdict}: ${rescan.reasons.join('; ')}`], {
+			...redaction,
+			status: 'rescan_not_clean',
+			rescanFindings: rescan.findings.map((finding) => ({ ...finding })) as unknown as IDataObject[],
+			rescanReasons: rescan.reasons,
+			rescanStats: rescan.stats,
+		});
+	}
+	const { evidenceKey, ...scanned } = job.pii;
+	return {
+		clean: true,
+		json: {
+			...json,
+			// LMS Push publishes `rendition.key` (else `object.key`): the public asset is the redacted file, never the original.
+			// The poster of an earlier rendition showed unredacted frames, so none is carried over.
+			rendition: {
+				key: redacted.object.key,
+				contentType: 'video/mp4',
+				durationSec: redacted.facts.durationSec ?? 0,
+				sizeBytes: redacted.object.size,
+				sha256: redacted.object.sha256,
+				width: redacted.facts.video?.width,
+				height: redacted.facts.video?.height,
+				codecs: redacted.facts.codecs,
+				mode: 'redacted',
+				reason: `${regions.length} box(es) over ${scan.findings.length} finding(s)`,
+				sources: [key],
+				ffmpegMs: redacted.ffmpegMs,
+				uploadMs: redacted.uploadMs,
+			},
+			pii: {
+				// The verdict, findings and stats describe the file the item now carries: redacted.mp4.
+				verdict: 'clean',
+				findings: [],
+				reasons: [`${scan.findings.length} finding(s) (${types.join(', ')}) covered by ${regions.length} box(es) in ${redactedKey}; its re-scan is clean`],
+				scanned: true,
+				stats: rescan.stats,
+				redaction: {
+					...redaction,
+					status: 'redacted',
+					sourceVerdict: scanned.verdict,
+					sourceFindings: scanned.findings,
+					sourceReasons: scanned.reasons,
+					sourceStats: scanned.stats,
+					...(evidenceKey ? { evidenceKey } : {}),
+				},
+				tools: toolVersions(tools),
+			},
+		},
+	};
 }
