@@ -25,7 +25,7 @@ import {
 } from '../shared/media/transcode';
 import { withWorkspace, type Workspace } from '../shared/media/workspace';
 import { credentialTest } from '../shared/n8n/credentialTests';
-import { mediaError, mediaToolOptions, mediaToolsFor, readableObject, toolVersions, type MediaTools } from '../shared/n8n/media';
+import { h264QualityOptions, mediaError, mediaToolOptions, mediaToolsFor, readableObject, toolVersions, type MediaTools } from '../shared/n8n/media';
 import { objectStoreFor } from '../shared/n8n/resources';
 import type { ObjectStore } from '../shared/store/objectStore';
 
@@ -35,22 +35,7 @@ const renditionOptions: INodeProperties[] = [
 	{ displayName: 'Max Width', name: 'maxWidth', type: 'number', typeOptions: { minValue: 160, maxValue: 7680 }, default: 1920, description: 'Larger videos are scaled down, keeping the aspect ratio' },
 	{ displayName: 'Max Height', name: 'maxHeight', type: 'number', typeOptions: { minValue: 120, maxValue: 4320 }, default: 1080 },
 	{ displayName: 'Max Frame Rate', name: 'maxFps', type: 'number', typeOptions: { minValue: 1, maxValue: 60 }, default: 15, description: 'Screen content rarely needs more; applied when re-encoding' },
-	{
-		displayName: 'Preset',
-		name: 'preset',
-		type: 'options',
-		options: [
-			{ name: 'Fast', value: 'fast' },
-			{ name: 'Faster', value: 'faster' },
-			{ name: 'Medium (Smallest Files, Slowest)', value: 'medium' },
-			{ name: 'Superfast', value: 'superfast' },
-			{ name: 'Ultrafast (About 0.2× Realtime, 3.5× Larger Files)', value: 'ultrafast' },
-			{ name: 'Veryfast (About 0.35× Realtime at 1080p on 2 Cores)', value: 'veryfast' },
-		],
-		default: 'veryfast',
-		description: 'H.264 encoder speed against file size',
-	},
-	{ displayName: 'Quality (CRF)', name: 'crf', type: 'number', typeOptions: { minValue: 15, maxValue: 40 }, default: 23, description: 'Lower is better quality and larger files' },
+	...h264QualityOptions,
 	{ displayName: 'Audio Bitrate (Kbit/s)', name: 'audioBitrateK', type: 'number', typeOptions: { minValue: 32, maxValue: 320 }, default: 96 },
 	{
 		displayName: 'Remux When Compatible',

@@ -7,7 +7,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { probeFacts, type MediaFacts } from '../shared/media/probe';
 import { withWorkspace } from '../shared/media/workspace';
 import { credentialTest } from '../shared/n8n/credentialTests';
-import { mediaError, mediaToolOptions, mediaToolsFor, readableObject, toolVersions, type MediaTools } from '../shared/n8n/media';
+import { h264QualityOptions, mediaError, mediaToolOptions, mediaToolsFor, readableObject, toolVersions, type MediaTools } from '../shared/n8n/media';
 import { objectStoreFor } from '../shared/n8n/resources';
 import { compileCustomPatterns, PatternError, type CustomPattern, type PiiType } from '../shared/pii/detectors';
 import { sharedOcrPool } from '../shared/pii/ocr';
@@ -131,22 +131,7 @@ export class PiiScan implements INodeType {
 					{ displayName: 'Audio Bitrate (Kbit/s)', name: 'audioBitrateK', type: 'number', typeOptions: { minValue: 32, maxValue: 320 }, default: 96, description: 'AAC audio is copied; other audio is encoded to AAC at this rate (as in the Training Rendition)' },
 					{ displayName: 'Box Padding (Px)', name: 'boxPaddingPx', type: 'number', typeOptions: { minValue: 0, maxValue: 200 }, default: 8, description: 'Pixels of the video added around each box, so the edges of the characters are covered too' },
 					{ displayName: 'Max Temp Space (MiB)', name: 'maxTempMiB', type: 'number', typeOptions: { minValue: 16 }, default: 4096, description: 'Largest redacted file written to the temp folder before it is streamed to the object store; the item fails cleanly above it' },
-					{
-						displayName: 'Preset',
-						name: 'preset',
-						type: 'options',
-						options: [
-							{ name: 'Fast', value: 'fast' },
-							{ name: 'Faster', value: 'faster' },
-							{ name: 'Medium (Smallest Files, Slowest)', value: 'medium' },
-							{ name: 'Superfast', value: 'superfast' },
-							{ name: 'Ultrafast (About 0.2× Realtime, 3.5× Larger Files)', value: 'ultrafast' },
-							{ name: 'Veryfast (About 0.35× Realtime at 1080p on 2 Cores)', value: 'veryfast' },
-						],
-						default: 'veryfast',
-						description: 'H.264 encoder speed against file size (the Training Rendition\'s default)',
-					},
-					{ displayName: 'Quality (CRF)', name: 'crf', type: 'number', typeOptions: { minValue: 15, maxValue: 40 }, default: 23, description: 'Lower is better quality and larger files' },
+					...h264QualityOptions,
 					{ displayName: 'Temp Folder', name: 'tempDir', type: 'string', default: '', description: 'Where the redacted file is written before upload; empty means the system temp folder. Always cleaned up.' },
 					{
 						displayName: 'Time Padding (Seconds)',

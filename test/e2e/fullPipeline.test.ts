@@ -1,25 +1,15 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 
 import { VERB_EXPERIENCED, assetStateProfileId, extensionIri } from '../../nodes/shared/lms/xapiStatements';
-import { ObjectStore } from '../../nodes/shared/store/objectStore';
-import {
-	PROJECT_ROOT,
-	loadTemplate,
-	outputOf,
-	packPackage,
-	startPackagedN8n,
-	type ExecutionSummary,
-	type N8nClient,
-	type N8nInstance,
-} from '../../scripts/lib/n8n';
-import { startGenesysSimulator, type GenesysSimulator } from '../simulators/genesysCloud';
-import { startXapiLrs, type XapiLrsSimulator, type XapiStatement } from '../simulators/xapiLrs';
+import type { ObjectStore } from '../../nodes/shared/store/objectStore';
+import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient } from '../../scripts/lib/n8n';
+import type { GenesysSimulator } from '../simulators/genesysCloud';
+import type { XapiLrsSimulator, XapiStatement } from '../simulators/xapiLrs';
 import { mp4TopLevelBoxes } from '../support/mediaClips';
-import { startS3Server, type S3TestServer } from '../support/s3';
-import { genesysCredentialData, objectStoreCredentialData } from '../support/stack';
-import { generateDesktopRecording, type GeneratedRecording } from '../support/syntheticRecording';
+import { startRecordingStack, type RecordingStack } from '../support/recordingStack';
+import type { S3TestServer } from '../support/s3';
+import { cardPaymentScreens, generateDesktopRecording, type GeneratedRecording } from '../support/syntheticRecording';
 
 /**
  * The full recording half in real n8n 2.x: the shipped template (Genesys conversation end → Stage Screen
@@ -37,18 +27,17 @@ const HEADER = 'X-CX-Webhook-Secret';
 const PORT = 7000 + Math.floor(Math.random() * 100) * 4;
 const IRI_BASE = 'https://xapi.cx-training.dev';
 const QUARANTINE_NODE = 'Quarantined (compliance review)';
-const CARD = '4111 1111 1111 1111';
 
 const CLEAN = { conversationId: 'full-conv-clean', recordingId: 'full-conv-clean-screen', agentId: 'agent-full-clean' };
 const DIRTY = { conversationId: 'full-conv-card', recordingId: 'full-conv-card-screen', agentId: 'agent-full-card' };
 const folderOf = (c: typeof CLEAN) => `recordings/genesys-cloud/${c.conversationId}/${c.recordingId}`;
 
 const workDir = join(PROJECT_ROOT, '.e2e', `full-${process.pid}`);
+let stack: RecordingStack;
 let s3: S3TestServer;
 let store: ObjectStore;
 let genesys: GenesysSimulator;
 let lrs: XapiLrsSimulator;
-let n8n: N8nInstance;
 let client: N8nClient;
 let workflowId: string;
 let url: string;
@@ -60,11 +49,7 @@ type Json = Record<string, any>;
 const statementsFor = (conversationId: string): XapiStatement[] =>
 	lrs.statements().filter((statement) => JSON.stringify(statement).includes(conversationId));
 
-async function objectBytes(key: string): Promise<Buffer> {
-	const chunks: Buffer[] = [];
-	for await (const chunk of (await store.getStream(key)) as Readable) chunks.push(chunk as Buffer);
-	return Buffer.concat(chunks);
-}
+const objectBytes = (key: string) => stack.objectBytes(key);
 
 async function recordingsToServe(): Promise<{ clean: GeneratedRecording; card: GeneratedRecording }> {
 	const common = { width: 1920, height: 1080, fps: 5 } as const;
@@ -87,49 +72,25 @@ async function recordingsToServe(): Promise<{ clean: GeneratedRecording; card: G
 			},
 		],
 	});
-	const card = await generateDesktopRecording(join(workDir, 'card.webm'), {
-		...common,
-		seconds: 8,
-		audio: 'none',
-		screens: [
-			{ fromSec: 0, toSec: 1, title: 'Customer search', fields: [{ label: 'Customer', value: 'Oliver Smith' }, { label: 'Queue', value: 'Billing' }] },
-			{
-				fromSec: 1,
-				toSec: 8,
-				title: 'Payment details',
-				fields: [
-					{ label: 'Cardholder', value: 'Oliver Smith' },
-					{ label: 'Card number', value: CARD, pii: 'payment_card' },
-					{ label: 'Amount', value: '$1,249.00', decoy: 'amount' },
-				],
-			},
-		],
-	});
+	const card = await generateDesktopRecording(join(workDir, 'card.webm'), { ...common, seconds: 8, audio: 'none', screens: cardPaymentScreens(8, 1) });
 	return { clean, card };
 }
 
 beforeAll(async () => {
 	rmSync(workDir, { recursive: true, force: true });
 	mkdirSync(workDir, { recursive: true });
-	s3 = await startS3Server('cx-training-recordings');
-	store = new ObjectStore(s3.config);
-	genesys = await startGenesysSimulator();
-	lrs = await startXapiLrs();
-
 	// The recordings are encoded while n8n boots.
-	const tarball = packPackage(join(workDir, 'pack'));
-	const [started, generated] = await Promise.all([startPackagedN8n({ userFolder: join(workDir, 'n8n'), port: PORT, tarball }), recordingsToServe()]);
-	({ n8n, client } = started);
-	recordings = generated;
-
-	const ids = await client.createCredentials({
-		genesysWebhookAuthApi: { headerName: HEADER, secret: SECRET },
-		genesysCloudApi: genesysCredentialData(genesys),
-		cxObjectStoreApi: objectStoreCredentialData(s3),
-		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
-		cxStateStoreApi: { driver: 'sqlite', sqlitePath: join(workDir, 'state.sqlite') },
+	stack = await startRecordingStack({
+		workDir,
+		port: PORT,
+		webhookAuth: { headerName: HEADER, secret: SECRET },
+		stateSqlitePath: join(workDir, 'state.sqlite'),
+		whileN8nStarts: async () => {
+			recordings = await recordingsToServe();
+		},
 	});
-	({ id: workflowId, url } = await client.publishTemplate(loadTemplate(TEMPLATE), ids, { type: TRIGGER, path: 'genesys-recording' }));
+	({ s3, store, genesys, lrs, client } = stack);
+	({ id: workflowId, url } = await client.publishTemplate(loadTemplate(TEMPLATE), stack.credentialIds, { type: TRIGGER, path: 'genesys-recording' }));
 
 	for (const [conversation, recording] of [
 		[CLEAN, recordings.clean],
@@ -152,8 +113,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-	await n8n?.stop();
-	await Promise.allSettled([s3?.close(), genesys?.close(), lrs?.close()]);
+	await stack?.stop();
 	rmSync(workDir, { recursive: true, force: true });
 });
 

@@ -1,26 +1,15 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 
 import { assetStateProfileId } from '../../nodes/shared/lms/xapiStatements';
-import { ObjectStore } from '../../nodes/shared/store/objectStore';
-import {
-	PROJECT_ROOT,
-	loadTemplate,
-	outputOf,
-	packPackage,
-	startPackagedN8n,
-	type ExecutionSummary,
-	type N8nClient,
-	type N8nInstance,
-	type Template,
-} from '../../scripts/lib/n8n';
-import { startGenesysSimulator, type GenesysSimulator } from '../simulators/genesysCloud';
-import { startXapiLrs, type XapiLrsSimulator } from '../simulators/xapiLrs';
+import type { ObjectStore } from '../../nodes/shared/store/objectStore';
+import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient, type Template } from '../../scripts/lib/n8n';
+import type { GenesysSimulator } from '../simulators/genesysCloud';
+import type { XapiLrsSimulator } from '../simulators/xapiLrs';
 import { mp4TopLevelBoxes } from '../support/mediaClips';
-import { startS3Server, type S3TestServer } from '../support/s3';
-import { genesysCredentialData, objectStoreCredentialData } from '../support/stack';
-import { generateDesktopRecording, type GeneratedRecording } from '../support/syntheticRecording';
+import { startRecordingStack, type RecordingStack } from '../support/recordingStack';
+import type { S3TestServer } from '../support/s3';
+import { cardPaymentScreens, generateDesktopRecording, type GeneratedRecording } from '../support/syntheticRecording';
 
 /**
  * The full recording half in real n8n 2.x with PII Scan's redaction switched on (a copy of the shipped
@@ -36,16 +25,15 @@ const SECRET = 'e2e-pii-redaction-secret-0123456789';
 const HEADER = 'X-CX-Webhook-Secret';
 const PORT = 7400 + Math.floor(Math.random() * 100) * 4;
 const QUARANTINE_NODE = 'Quarantined (compliance review)';
-const CARD = '4111 1111 1111 1111';
 const CONVERSATION = { conversationId: 'redact-conv-card', recordingId: 'redact-conv-card-screen', agentId: 'agent-redact-card' };
 const FOLDER = `recordings/genesys-cloud/${CONVERSATION.conversationId}/${CONVERSATION.recordingId}`;
 
 const workDir = join(PROJECT_ROOT, '.e2e', `redact-${process.pid}`);
+let stack: RecordingStack;
 let s3: S3TestServer;
 let store: ObjectStore;
 let genesys: GenesysSimulator;
 let lrs: XapiLrsSimulator;
-let n8n: N8nInstance;
 let client: N8nClient;
 let workflowId: string;
 let url: string;
@@ -61,54 +49,22 @@ function redactingTemplate(): Template {
 	return template;
 }
 
-async function objectBytes(key: string): Promise<Buffer> {
-	const chunks: Buffer[] = [];
-	for await (const chunk of (await store.getStream(key)) as Readable) chunks.push(chunk as Buffer);
-	return Buffer.concat(chunks);
-}
+const objectBytes = (key: string) => stack.objectBytes(key);
 
 beforeAll(async () => {
 	rmSync(workDir, { recursive: true, force: true });
 	mkdirSync(workDir, { recursive: true });
-	s3 = await startS3Server('cx-training-recordings');
-	store = new ObjectStore(s3.config);
-	genesys = await startGenesysSimulator();
-	lrs = await startXapiLrs();
-
-	const tarball = packPackage(join(workDir, 'pack'));
-	const [started, generated] = await Promise.all([
-		startPackagedN8n({ userFolder: join(workDir, 'n8n'), port: PORT, tarball }),
-		generateDesktopRecording(join(workDir, 'card.webm'), {
-			width: 1920,
-			height: 1080,
-			fps: 5,
-			seconds: 8,
-			audio: 'tone',
-			screens: [
-				{ fromSec: 0, toSec: 1, title: 'Customer search', fields: [{ label: 'Customer', value: 'Oliver Smith' }, { label: 'Queue', value: 'Billing' }] },
-				{
-					fromSec: 1,
-					toSec: 8,
-					title: 'Payment details',
-					fields: [
-						{ label: 'Cardholder', value: 'Oliver Smith' },
-						{ label: 'Card number', value: CARD, pii: 'payment_card' },
-						{ label: 'Amount', value: '$1,249.00', decoy: 'amount' },
-					],
-				},
-			],
-		}),
-	]);
-	({ n8n, client } = started);
-	recording = generated;
-
-	const ids = await client.createCredentials({
-		genesysWebhookAuthApi: { headerName: HEADER, secret: SECRET },
-		genesysCloudApi: genesysCredentialData(genesys),
-		cxObjectStoreApi: objectStoreCredentialData(s3),
-		xapiLrsApi: { endpoint: lrs.endpoint, key: lrs.key, secret: lrs.secret, version: '1.0.3' },
-		cxStateStoreApi: { driver: 'sqlite', sqlitePath: join(workDir, 'state.sqlite') },
+	stack = await startRecordingStack({
+		workDir,
+		port: PORT,
+		webhookAuth: { headerName: HEADER, secret: SECRET },
+		stateSqlitePath: join(workDir, 'state.sqlite'),
+		whileN8nStarts: async () => {
+			recording = await generateDesktopRecording(join(workDir, 'card.webm'), { width: 1920, height: 1080, fps: 5, seconds: 8, audio: 'tone', screens: cardPaymentScreens(8, 1) });
+		},
 	});
+	({ s3, store, genesys, lrs, client } = stack);
+	const ids = stack.credentialIds;
 	({ id: workflowId, url } = await client.publishTemplate(redactingTemplate(), ids, { type: TRIGGER, path: 'genesys-recording' }));
 	genesys.seedConversation({
 		conversationId: CONVERSATION.conversationId,
@@ -126,8 +82,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-	await n8n?.stop();
-	await Promise.allSettled([s3?.close(), genesys?.close(), lrs?.close()]);
+	await stack?.stop();
 	rmSync(workDir, { recursive: true, force: true });
 });
 

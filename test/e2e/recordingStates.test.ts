@@ -1,29 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 import { assetStateProfileId } from '../../nodes/shared/lms/xapiStatements';
 import { closeAllStateStores, openStateStore, type StateStore } from '../../nodes/shared/state';
-import { ObjectStore } from '../../nodes/shared/store/objectStore';
-import {
-	PROJECT_ROOT,
-	loadTemplate,
-	outputOf,
-	packPackage,
-	startPackagedN8n,
-	type ExecutionSummary,
-	type N8nClient,
-	type N8nInstance,
-	type Template,
-} from '../../scripts/lib/n8n';
-import { startGenesysSimulator, type GenesysRequestLogEntry, type GenesysSimulator, type SimRecording } from '../simulators/genesysCloud';
-import { startXapiLrs, type XapiLrsSimulator } from '../simulators/xapiLrs';
-import { startS3Server, type S3TestServer } from '../support/s3';
-import { simulatorCredentials } from '../support/stack';
+import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient, type N8nInstance, type Template } from '../../scripts/lib/n8n';
+import type { GenesysRequestLogEntry, GenesysSimulator, SimRecording } from '../simulators/genesysCloud';
+import type { XapiLrsSimulator } from '../simulators/xapiLrs';
+import { startRecordingStack, type RecordingStack } from '../support/recordingStack';
+import type { S3TestServer } from '../support/s3';
 
 /**
  * Every Genesys recording state through the shipped first-slice template in real n8n 2.x: the packed package
@@ -80,8 +68,8 @@ const ARCHIVED = scenario('archived');
 const workDir = join(PROJECT_ROOT, '.e2e', `states-${process.pid}`);
 const expiringFile = join(workDir, 'expiring-url.webm');
 let expiringBytes: Buffer;
+let stack: RecordingStack;
 let s3: S3TestServer;
-let store: ObjectStore;
 let genesys: GenesysSimulator;
 let lrs: XapiLrsSimulator;
 let n8n: N8nInstance;
@@ -183,11 +171,7 @@ async function objectKeys(conversation: Scenario): Promise<string[]> {
 	return (listed.Contents ?? []).map((object) => object.Key ?? '').sort();
 }
 
-async function objectBytes(key: string): Promise<Buffer> {
-	const chunks: Buffer[] = [];
-	for await (const chunk of (await store.getStream(key)) as Readable) chunks.push(chunk as Buffer);
-	return Buffer.concat(chunks);
-}
+const objectBytes = (key: string) => stack.objectBytes(key);
 
 const objectKeyOf = (conversation: Scenario) => `recordings/genesys-cloud/${conversation.conversationId}/${conversation.recordingId}/original.webm`;
 const statementsFor = (conversation: Scenario) => lrs.statements().filter((statement) => JSON.stringify(statement.object).includes(`/${conversation.conversationId}/`));
@@ -285,23 +269,15 @@ beforeAll(async () => {
 	mkdirSync(workDir, { recursive: true });
 	expiringBytes = randomBytes(3 * 1024 * 1024 + 4321);
 	writeFileSync(expiringFile, expiringBytes);
-	s3 = await startS3Server('cx-training-recordings');
-	store = new ObjectStore(s3.config);
-	genesys = await startGenesysSimulator();
-	lrs = await startXapiLrs();
-	({ n8n, client } = await startPackagedN8n({ userFolder: join(workDir, 'n8n'), port: PORT, tarball: packPackage(join(workDir, 'pack')) }));
-	const ids = await client.createCredentials(
-		{ genesysWebhookAuthApi: { headerName: HEADER, secret: SECRET }, ...simulatorCredentials(s3, genesys, lrs) },
-		{ genesysWebhookAuthApi: 'Genesys webhook secret', genesysCloudApi: 'Genesys Cloud (simulator)', cxObjectStoreApi: 'Staging object store', xapiLrsApi: 'xAPI LRS (simulator)' },
-	);
-	({ id: workflowId, url } = await client.publishTemplate(publishedCopy(loadTemplate(TEMPLATE)), ids, { type: TRIGGER_TYPE, path: 'genesys-recording' }));
+	stack = await startRecordingStack({ workDir, port: PORT, webhookAuth: { headerName: HEADER, secret: SECRET } });
+	({ s3, genesys, lrs, n8n, client } = stack);
+	({ id: workflowId, url } = await client.publishTemplate(publishedCopy(loadTemplate(TEMPLATE)), stack.credentialIds, { type: TRIGGER_TYPE, path: 'genesys-recording' }));
 });
 
 afterAll(async () => {
 	await state?.close();
 	await closeAllStateStores();
-	await n8n?.stop();
-	await Promise.allSettled([s3?.close(), genesys?.close(), lrs?.close()]);
+	await stack?.stop();
 	rmSync(workDir, { recursive: true, force: true });
 });
 

@@ -24,6 +24,29 @@ export interface ScreenSpec {
 	fields: FieldSpec[];
 }
 
+/** A test card number (Visa test range, Luhn-valid) that PII Scan must find. */
+export const TEST_CARD = '4111 1111 1111 1111';
+
+/**
+ * A customer search until `cardFromSec`, then a payment form with the labelled test card number (and an amount
+ * as a decoy) until `seconds`: the recording the quarantine and redaction tests share.
+ */
+export function cardPaymentScreens(seconds: number, cardFromSec: number, customer = 'Oliver Smith'): ScreenSpec[] {
+	return [
+		{ fromSec: 0, toSec: cardFromSec, title: 'Customer search', fields: [{ label: 'Customer', value: customer }, { label: 'Queue', value: 'Billing' }] },
+		{
+			fromSec: cardFromSec,
+			toSec: seconds,
+			title: 'Payment details',
+			fields: [
+				{ label: 'Cardholder', value: customer },
+				{ label: 'Card number', value: TEST_CARD, pii: 'payment_card' },
+				{ label: 'Amount', value: '$1,249.00', decoy: 'amount' },
+			],
+		},
+	];
+}
+
 export interface DesktopSpec {
 	seconds: number;
 	/** Default 1920. */

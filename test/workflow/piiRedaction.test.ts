@@ -13,7 +13,7 @@ import { ObjectStore } from '../../nodes/shared/store/objectStore';
 import { mp4TopLevelBoxes } from '../support/mediaClips';
 import { startS3Server, type S3TestServer } from '../support/s3';
 import { objectStoreCredentialData } from '../support/stack';
-import { generateDesktopRecording, type Box, type GeneratedRecording } from '../support/syntheticRecording';
+import { TEST_CARD, cardPaymentScreens, generateDesktopRecording, type Box, type GeneratedRecording } from '../support/syntheticRecording';
 import { runWorkflow } from '../support/workflowHarness';
 
 /**
@@ -22,7 +22,6 @@ import { runWorkflow } from '../support/workflowHarness';
  * The same recording with redaction off is quarantined. The boxes are checked against the generator's
  * ground truth, independently of the node's own re-scan.
  */
-const CARD = '4111 1111 1111 1111';
 const RAW_CARD = /4111[ -]?1111[ -]?1111[ -]?1111/;
 const ffmpeg = resolveTool('ffmpeg');
 const ffprobe = resolveTool('ffprobe');
@@ -44,19 +43,7 @@ beforeAll(async () => {
 		height: 1080,
 		fps: 5,
 		audio: 'tone',
-		screens: [
-			{ fromSec: 0, toSec: 2, title: 'Customer search', fields: [{ label: 'Customer', value: 'Jane Q. Doe' }, { label: 'Order', value: 'ORD-2024-118842', decoy: 'order_id' }] },
-			{
-				fromSec: 2,
-				toSec: 10,
-				title: 'Payment',
-				fields: [
-					{ label: 'Cardholder', value: 'Jane Q. Doe' },
-					{ label: 'Card number', value: CARD, pii: 'payment_card' },
-					{ label: 'Amount', value: '$1,249.00', decoy: 'amount' },
-				],
-			},
-		],
+		screens: cardPaymentScreens(10, 2, 'Jane Q. Doe'),
 	});
 }, 120_000);
 
@@ -196,7 +183,7 @@ test('redaction on: redacted.mp4 (H.264/AAC MP4) next to the original, re-scanne
 	// Independent of the node's re-scan: where the generator drew the card number, the redacted frames are solid
 	// black over every pixel of its glyphs, at its first moment and later.
 	const [card] = recording.truth.appearances;
-	expect(card).toMatchObject({ type: 'payment_card', value: CARD, fromSec: 2 });
+	expect(card).toMatchObject({ type: 'payment_card', value: TEST_CARD, fromSec: 2 });
 	for (const atSec of [2.1, 6, 9.5]) {
 		const originalFrame = await grayFrame(recording.file, atSec, 1920, 1080);
 		const redactedFrame = await grayFrame(local, atSec, 1920, 1080);

@@ -96,3 +96,23 @@ export function mediaError(ctx: IExecuteFunctions, error: unknown, key: string, 
 	const description = error instanceof MediaToolError && error.stderrTail ? redactUrls(error.stderrTail).slice(-1500) : undefined;
 	return new NodeOperationError(ctx.getNode(), `Object ${key}: ${message}`, { itemIndex, description });
 }
+
+/** H.264 speed and quality, the same for the Training Rendition and the redacted rendition (keep this order: Preset, Quality). */
+export const h264QualityOptions: INodeProperties[] = [
+	{
+		displayName: 'Preset',
+		name: 'preset',
+		type: 'options',
+		options: [
+			{ name: 'Fast', value: 'fast' },
+			{ name: 'Faster', value: 'faster' },
+			{ name: 'Medium (Smallest Files, Slowest)', value: 'medium' },
+			{ name: 'Superfast', value: 'superfast' },
+			{ name: 'Ultrafast (About 0.2× Realtime, 3.5× Larger Files)', value: 'ultrafast' },
+			{ name: 'Veryfast (About 0.35× Realtime at 1080p on 2 Cores)', value: 'veryfast' },
+		],
+		default: 'veryfast',
+		description: 'H.264 encoder speed against file size',
+	},
+	{ displayName: 'Quality (CRF)', name: 'crf', type: 'number', typeOptions: { minValue: 15, maxValue: 40 }, default: 23, description: 'Lower is better quality and larger files' },
+];
