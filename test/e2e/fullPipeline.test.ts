@@ -96,19 +96,7 @@ beforeAll(async () => {
 		[CLEAN, recordings.clean],
 		[DIRTY, recordings.card],
 	] as const) {
-		genesys.seedConversation({
-			conversationId: conversation.conversationId,
-			queueId: 'queue-billing',
-			recordings: [
-				{
-					recordingId: conversation.recordingId,
-					media: 'screen',
-					users: [{ id: conversation.agentId }],
-					filePath: recording.file,
-					contentType: recording.contentType,
-				},
-			],
-		});
+		stack.seedScreenRecording(conversation, recording);
 	}
 });
 

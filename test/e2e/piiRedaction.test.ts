@@ -66,19 +66,7 @@ beforeAll(async () => {
 	({ s3, store, genesys, lrs, client } = stack);
 	const ids = stack.credentialIds;
 	({ id: workflowId, url } = await client.publishTemplate(redactingTemplate(), ids, { type: TRIGGER, path: 'genesys-recording' }));
-	genesys.seedConversation({
-		conversationId: CONVERSATION.conversationId,
-		queueId: 'queue-billing',
-		recordings: [
-			{
-				recordingId: CONVERSATION.recordingId,
-				media: 'screen',
-				users: [{ id: CONVERSATION.agentId }],
-				filePath: recording.file,
-				contentType: recording.contentType,
-			},
-		],
-	});
+	stack.seedScreenRecording(CONVERSATION, recording);
 });
 
 afterAll(async () => {

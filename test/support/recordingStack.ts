@@ -22,6 +22,8 @@ export interface RecordingStack {
 	client: N8nClient;
 	credentialIds: Record<string, { id: string; name: string }>;
 	objectBytes(key: string): Promise<Buffer>;
+	/** Seeds a conversation whose one screen recording, by `agentId`, is served from `file`. */
+	seedScreenRecording(conversation: { conversationId: string; recordingId: string; agentId: string }, file: { file: string; contentType: string }): void;
 	stop(): Promise<void>;
 }
 
@@ -63,6 +65,21 @@ export async function startRecordingStack(options: {
 			const chunks: Buffer[] = [];
 			for await (const chunk of (await store.getStream(key)) as Readable) chunks.push(chunk as Buffer);
 			return Buffer.concat(chunks);
+		},
+		seedScreenRecording(conversation, recording) {
+			genesys.seedConversation({
+				conversationId: conversation.conversationId,
+				queueId: 'queue-billing',
+				recordings: [
+					{
+						recordingId: conversation.recordingId,
+						media: 'screen',
+						users: [{ id: conversation.agentId }],
+						filePath: recording.file,
+						contentType: recording.contentType,
+					},
+				],
+			});
 		},
 		async stop() {
 			await n8n.stop();
