@@ -187,7 +187,7 @@ async function scanCorpus(dir: string, engine: TimedOcr, workers: number): Promi
 		console.log(
 			`  ${name.padEnd(22)} ${(spec.container ?? 'webm').padEnd(4)} ${spec.seconds} s: verdict ${scan.verdict.padEnd(6)} ` +
 				`appearances ${found}/${recording.truth.appearances.length} found, findings ${scan.findings.length}, ` +
-				`OCR ${scan.stats.sentToOcr}/${scan.stats.sampled} frames, scan ${seconds(scan.stats.wallMs)} s`,
+				`OCR ${scan.stats.sentToOcr}/${scan.stats.sampled} frames (area ${scan.stats.ocrAreaShare}, ${scan.stats.ocrCalls} reads, ${scan.stats.secondLooks} second looks), scan ${seconds(scan.stats.wallMs)} s`,
 		);
 	}
 	return outcomes;
@@ -425,7 +425,7 @@ async function timing(dir: string, engine: TimedOcr, workers: number): Promise<v
 		});
 		console.log(
 			`  run ${run + 1}: decode-only ${seconds(decode.ms)} s (${decode.frames} frames); sampler without OCR ${seconds(sampler.ms)} s; scan ${seconds(wallMs)} s, ` +
-				`OCR ${scan.stats.sentToOcr}/${scan.stats.sampled} frames, OCR in flight ${seconds(engine.busyMs)} s, ` +
+				`OCR ${scan.stats.sentToOcr}/${scan.stats.sampled} frames (area ${scan.stats.ocrAreaShare}, ${scan.stats.ocrCalls} reads of which ${scan.stats.secondLooks} second looks), OCR in flight ${seconds(engine.busyMs)} s, ` +
 				`verdict ${scan.verdict} with ${scan.findings.length} findings; other processes used ${foreignCpuSec(ticks).toFixed(1)} CPU-s meanwhile`,
 		);
 	}

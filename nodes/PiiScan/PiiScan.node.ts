@@ -150,10 +150,10 @@ export class PiiScan implements INodeType {
 				placeholder: 'Add Option',
 				default: {},
 				options: [
-					{ displayName: 'Change Threshold', name: 'cellThreshold', type: 'number', typeOptions: { minValue: 0.5, maxValue: 64, numberPrecision: 1 }, default: 3, description: 'Gray-level change of one of 16×9 screen cells that sends a frame to OCR' },
+					{ displayName: 'Change Threshold', name: 'cellThreshold', type: 'number', typeOptions: { minValue: 0.5, maxValue: 64, numberPrecision: 1 }, default: 3, description: 'Gray-level change of the mean of one of 16×9 screen cells that sends that cell to OCR (a cell whose pixels changed, such as text replaced by other text, is sent as well)' },
 					{ displayName: 'Evidence Image', name: 'evidence', type: 'boolean', default: true, description: 'Whether to write evidence.png (frames with findings boxed) next to the object and attach it as binary' },
 					{ displayName: 'Language Data Path', name: 'langPath', type: 'string', default: '', description: 'Folder with eng.traineddata(.gz) (or the language you use). Empty: the data shipped in @tesseract.js-data/eng. Nothing is downloaded.' },
-					{ displayName: 'Max OCR Gap (Seconds)', name: 'maxGapSec', type: 'number', typeOptions: { minValue: 0 }, default: 30, description: 'OCR a frame at least this often even when nothing seems to change; 0 = only on change' },
+					{ displayName: 'Max OCR Gap (Seconds)', name: 'maxGapSec', type: 'number', typeOptions: { minValue: 0 }, default: 30, description: 'OCR the whole frame at least this often even when nothing seems to change; 0 = only on change' },
 					{ displayName: 'Min Finding Confidence', name: 'minFindingConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 }, default: 0.5, description: 'Findings below this make the verdict unsure rather than found (both quarantine)' },
 					{ displayName: 'Min OCR Confidence', name: 'minOcrConfidence', type: 'number', typeOptions: { minValue: 0, maxValue: 100 }, default: 45, description: 'Frames read with a lower mean word confidence count as unreadable' },
 					{ displayName: 'OCR Workers', name: 'workers', type: 'number', typeOptions: { minValue: 1, maxValue: 16 }, default: 2, description: 'Tesseract workers, reused across executions' },

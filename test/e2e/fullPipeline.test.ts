@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { VERB_EXPERIENCED, assetStateProfileId, extensionIri } from '../../nodes/shared/lms/xapiStatements';
 import type { ObjectStore } from '../../nodes/shared/store/objectStore';
 import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient } from '../../scripts/lib/n8n';
+import { startRecordingStack, type RecordingStack } from '../../scripts/lib/recordingStack';
 import type { GenesysSimulator } from '../simulators/genesysCloud';
 import type { XapiLrsSimulator, XapiStatement } from '../simulators/xapiLrs';
 import { mp4TopLevelBoxes } from '../support/mediaClips';
-import { startRecordingStack, type RecordingStack } from '../support/recordingStack';
 import type { S3TestServer } from '../support/s3';
-import { cardPaymentScreens, generateDesktopRecording, type GeneratedRecording } from '../support/syntheticRecording';
+import { fullPipelineRecordings, type GeneratedRecording } from '../support/syntheticRecording';
 
 /**
  * The full recording half in real n8n 2.x: the shipped template (Genesys conversation end → Stage Screen
@@ -51,31 +51,6 @@ const statementsFor = (conversationId: string): XapiStatement[] =>
 
 const objectBytes = (key: string) => stack.objectBytes(key);
 
-async function recordingsToServe(): Promise<{ clean: GeneratedRecording; card: GeneratedRecording }> {
-	const common = { width: 1920, height: 1080, fps: 5 } as const;
-	// One at a time: the VP8 encoder runs single-threaded and n8n is starting on the other core.
-	const clean = await generateDesktopRecording(join(workDir, 'clean.webm'), {
-		...common,
-		seconds: 6,
-		audio: 'tone',
-		screens: [
-			{
-				fromSec: 0,
-				toSec: 6,
-				title: 'Order history',
-				fields: [
-					{ label: 'Customer', value: 'Jane Q. Doe' },
-					{ label: 'Order', value: 'ORD-2024-118842', decoy: 'order_id' },
-					{ label: 'Card on file', value: '**** **** **** 1111', decoy: 'masked_card' },
-					{ label: 'Amount', value: '$89.99', decoy: 'amount' },
-				],
-			},
-		],
-	});
-	const card = await generateDesktopRecording(join(workDir, 'card.webm'), { ...common, seconds: 8, audio: 'none', screens: cardPaymentScreens(8, 1) });
-	return { clean, card };
-}
-
 beforeAll(async () => {
 	rmSync(workDir, { recursive: true, force: true });
 	mkdirSync(workDir, { recursive: true });
@@ -86,7 +61,7 @@ beforeAll(async () => {
 		webhookAuth: { headerName: HEADER, secret: SECRET },
 		stateSqlitePath: join(workDir, 'state.sqlite'),
 		whileN8nStarts: async () => {
-			recordings = await recordingsToServe();
+			recordings = await fullPipelineRecordings(workDir);
 		},
 	});
 	({ s3, store, genesys, lrs, client } = stack);

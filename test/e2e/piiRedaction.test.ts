@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { assetStateProfileId } from '../../nodes/shared/lms/xapiStatements';
 import type { ObjectStore } from '../../nodes/shared/store/objectStore';
 import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient, type Template } from '../../scripts/lib/n8n';
+import { startRecordingStack, type RecordingStack } from '../../scripts/lib/recordingStack';
 import type { GenesysSimulator } from '../simulators/genesysCloud';
 import type { XapiLrsSimulator } from '../simulators/xapiLrs';
 import { mp4TopLevelBoxes } from '../support/mediaClips';
-import { startRecordingStack, type RecordingStack } from '../support/recordingStack';
 import type { S3TestServer } from '../support/s3';
 import { cardPaymentScreens, generateDesktopRecording, type GeneratedRecording } from '../support/syntheticRecording';
 

@@ -8,9 +8,9 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { assetStateProfileId } from '../../nodes/shared/lms/xapiStatements';
 import { closeAllStateStores, openStateStore, type StateStore } from '../../nodes/shared/state';
 import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient, type N8nInstance, type Template } from '../../scripts/lib/n8n';
+import { startRecordingStack, type RecordingStack } from '../../scripts/lib/recordingStack';
 import type { GenesysRequestLogEntry, GenesysSimulator, SimRecording } from '../simulators/genesysCloud';
 import type { XapiLrsSimulator } from '../simulators/xapiLrs';
-import { startRecordingStack, type RecordingStack } from '../support/recordingStack';
 import type { S3TestServer } from '../support/s3';
 
 /**

@@ -47,6 +47,39 @@ export function cardPaymentScreens(seconds: number, cardFromSec: number, custome
 	];
 }
 
+/**
+ * One order-history form for the whole clip with look-alikes only (an order id, a masked card, an amount): a
+ * recording PII Scan must pass as clean.
+ */
+export function orderHistoryScreens(seconds: number, customer = 'Jane Q. Doe'): ScreenSpec[] {
+	return [
+		{
+			fromSec: 0,
+			toSec: seconds,
+			title: 'Order history',
+			fields: [
+				{ label: 'Customer', value: customer },
+				{ label: 'Order', value: 'ORD-2024-118842', decoy: 'order_id' },
+				{ label: 'Card on file', value: '**** **** **** 1111', decoy: 'masked_card' },
+				{ label: 'Amount', value: '$89.99', decoy: 'amount' },
+			],
+		},
+	];
+}
+
+/**
+ * The two 1920×1080, 5 fps agent-desktop recordings (WebM, as Genesys Cloud serves them) the full-pipeline test
+ * and the demo drive through the template: `clean`, 6 s of order history with a tone; `card`, 8 s without audio,
+ * the test card number on a payment form from 1 s to the end. Encoded one at a time: the VP8 encoder runs
+ * single-threaded and n8n is usually starting on the other core.
+ */
+export async function fullPipelineRecordings(dir: string): Promise<{ clean: GeneratedRecording; card: GeneratedRecording }> {
+	const common = { width: 1920, height: 1080, fps: 5 } as const;
+	const clean = await generateDesktopRecording(join(dir, 'clean.webm'), { ...common, seconds: 6, audio: 'tone', screens: orderHistoryScreens(6) });
+	const card = await generateDesktopRecording(join(dir, 'card.webm'), { ...common, seconds: 8, audio: 'none', screens: cardPaymentScreens(8, 1) });
+	return { clean, card };
+}
+
 export interface DesktopSpec {
 	seconds: number;
 	/** Default 1920. */

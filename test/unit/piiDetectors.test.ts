@@ -9,6 +9,7 @@ import {
 	luhnValid,
 	maskValue,
 	PatternError,
+	suspectLines,
 	type CustomPattern,
 	type DetectorOptions,
 	type OcrWord,
@@ -188,9 +189,11 @@ describe('e-mail', () => {
 		expect(only('| jane.doe@example.com |', 'email')).toMatchObject({ start: 2, end: 22 });
 	});
 
-	it('rejoins the space OCR reads after the last dot, only before a common top-level domain', () => {
+	it('rejoins the spaces OCR reads around dots and the @, only before a common top-level domain', () => {
 		expect(only('Email: jane.doe@example. com', 'email')).toMatchObject({ start: 7, end: 28, masked: 'j***@example.com' });
-		expect(only('ANNA. KOWALSKI@EXAMPLE. COM', 'email').masked).toBe('K***@EXAMPLE.COM');
+		expect(only('ANNA. KOWALSKI@EXAMPLE. COM', 'email').masked).toBe('A***@EXAMPLE.COM');
+		expect(only('Email ANNA . KOWALSKI@EXAMPLE . COM', 'email')).toMatchObject({ start: 6, end: 35, masked: 'A***@EXAMPLE.COM' });
+		expect(only('li.wei_88 @ example . net', 'email').masked).toBe('l***@example.net');
 		expect(typesIn('Write to support@example. Thanks for calling')).toEqual([]);
 	});
 
@@ -263,6 +266,50 @@ describe('IBAN', () => {
 		'DE88370400440532013000',
 	])('ignores %s (one character changed)', (text) => {
 		expect(typesIn(`Pay to ${text}`)).toEqual([]);
+	});
+
+	it('takes the letter O or I that OCR read for a digit as 0 or 1 when exactly one reading passes mod-97', () => {
+		const finding = only('IBAN FR14 2004 1010 0505 0001 3MO2 606', 'iban');
+		expect(finding.masked).toBe('FR14 **** **** **** **** ***2 606');
+		// Lower confidence than a clean read of the same value (0.85 + 0.2 label).
+		expect(finding.confidence).toBeCloseTo(0.97, 2);
+		expect(only('IBAN FR14 2004 1010 0505 0001 3M02 606', 'iban').confidence).toBeCloseTo(0.99, 5);
+		// No reading passes: nothing.
+		expect(typesIn('Pay to DE89 37O4 0044 0532 0130 01')).toEqual([]);
+	});
+});
+
+describe('suspectLines', () => {
+	const boxOf = (words: OcrWord[]) => ({
+		x0: Math.min(...words.map((word) => word.box.x0)),
+		y0: Math.min(...words.map((word) => word.box.y0)),
+		x1: Math.max(...words.map((word) => word.box.x1)),
+		y1: Math.max(...words.map((word) => word.box.y1)),
+	});
+
+	it('names the value next to a label that gave no finding of its type, and lines with an @ or a long number', () => {
+		const label = lineWords('Email', { x: 100, y: 100, lineId: 'a' });
+		const misread = lineWords('ANNA. KOWALSKIGEXAMPLE . COM', { x: 200, y: 100, lineId: 'b' });
+		const unlabelled = lineWords('ref 219 09 99990', { x: 100, y: 200, lineId: 'c' });
+		const words = [...label, ...misread, ...unlabelled];
+		const findings = detectPii(words, US);
+		expect(findings).toEqual([]);
+		expect(suspectLines(words, findings, US)).toEqual([boxOf(misread), boxOf(unlabelled)]);
+	});
+
+	it('leaves alone lines with a finding, ids, dates, amounts, short values next to card labels, and lines not just read', () => {
+		const card = lineWords('Card number 4111 1111 1111 1111', { x: 100, y: 100, lineId: 'a' });
+		const expiry = [...lineWords('Expiry', { x: 100, y: 140, lineId: 'b' }), ...lineWords('09/28', { x: 200, y: 140, lineId: 'c' })];
+		const order = lineWords('Order ORD-2025-004417 of 03/14/2025 $1,249.00', { x: 100, y: 180, lineId: 'd' });
+		const words = [...card, ...expiry, ...order];
+		const findings = detectPii(words, US);
+		expect(findings.map((finding) => finding.type)).toEqual(['payment_card']);
+		expect(suspectLines(words, findings, US)).toEqual([]);
+		const email = lineWords('Email jane.doe@example', { x: 100, y: 300, lineId: 'e' });
+		const all = [...words, ...email];
+		expect(suspectLines(all, detectPii(all, US), US)).toEqual([boxOf(email)]);
+		// Only lines holding a word just read count.
+		expect(suspectLines(all, detectPii(all, US), US, new Set([0, 1]))).toEqual([]);
 	});
 });
 

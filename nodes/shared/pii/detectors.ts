@@ -162,10 +162,12 @@ const EMAIL_BEFORE_TLD =
 	/(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\./
 		.source;
 const EMAIL_RE = new RegExp(`${EMAIL_BEFORE_TLD}[A-Za-z]{2,24}(?![A-Za-z0-9-])`, 'g');
-// OCR often reads a space after the last dot of an address ("example. com"); rejoined only before a common
-// top-level domain, so "support@example. Thanks" stays text.
-const EMAIL_SPACED_TLD_RE = new RegExp(
-	`${EMAIL_BEFORE_TLD} (?:com|org|net|edu|gov|mil|int|info|biz|io|co|uk|us|ca|au|de|fr|nl|be|es|it|ch|at|se|no|dk|fi|ie|pl|pt|br|mx|in|jp|nz|za|dev)(?![A-Za-z0-9-])`,
+// OCR often reads spaces around the dots (and the @) of an address at small sizes ("example. com",
+// "anna . kowalski@example . com"); rejoined only before a common top-level domain, so "support@example. Thanks"
+// stays text.
+const EMAIL_PART = '[A-Za-z0-9_%+-]+';
+const EMAIL_SPACED_RE = new RegExp(
+	`(?<![A-Za-z0-9._%+-])${EMAIL_PART}(?: ?\\. ?${EMAIL_PART})* ?@ ?[A-Za-z0-9-]+(?: ?\\. ?[A-Za-z0-9-]+)* ?\\. ?(?:com|org|net|edu|gov|mil|int|info|biz|io|co|uk|us|ca|au|de|fr|nl|be|es|it|ch|at|se|no|dk|fi|ie|pl|pt|br|mx|in|jp|nz|za|dev)(?![A-Za-z0-9-])`,
 	'gi',
 );
 const IBAN_RE =
@@ -604,6 +606,62 @@ export function detectPii(words: OcrWord[], options: DetectorOptions): Finding[]
 	return findings;
 }
 
+/** Digits (or letters OCR confuses with them) in one run, enough for an SSN, a phone number or a card. */
+const LONG_NUMBER_RE = /[0-9OoIl](?:[ -]?[0-9OoIl]){8,}/;
+const IBAN_LIKE_RE = /(?<![A-Za-z0-9])[A-Z]{2}[0-9OoIl]{2}(?: ?[A-Z0-9]){10,}/;
+
+/**
+ * Lines worth a second, larger read: OCR misreads small text (`@` as `G`, a digit too many), which the checksums
+ * rightly reject, and the value is then lost. A line is suspect when it looks like a value of a type whose label
+ * it carries (or whose label is left of it on the same row or just above) without a finding of that type, or
+ * when it has an `@`, a run of 9 or more digits or an IBAN-like token and no finding at all. Ids, dates,
+ * amounts and times do not count. `fresh` limits the result to lines holding at
+ * least one of those word indexes (what was just read). Boxes are the lines' boxes in the words' pixels.
+ */
+export function suspectLines(words: OcrWord[], findings: Finding[], options: DetectorOptions, fresh?: Set<number>): OcrBox[] {
+	const settings = resolveSettings(options);
+	const lines = buildLines(words);
+	const typesOn = (line: Line) => {
+		const types = new Set<string>();
+		for (const finding of findings) {
+			if (finding.wordIndexes.some((index) => line.wordIndexes.includes(index))) types.add(finding.type === 'custom' ? `custom:${finding.name ?? ''}` : finding.type);
+		}
+		return types;
+	};
+	// Ids, dates, amounts and times are no values worth a second look.
+	const withoutDecoys = (text: string) => DECOY_RES.reduce((rest, regex) => rest.replace(regex, (match) => ' '.repeat(match.length)), text);
+	const looksLikeValue = (text: string, key: string) => {
+		const rest = withoutDecoys(text);
+		if (key === 'email') return rest.includes('@') || (/\./.test(rest) && (rest.match(/[A-Za-z0-9]/g) ?? []).length >= 8);
+		if (key === 'iban') return IBAN_LIKE_RE.test(rest);
+		return (rest.match(/\d/g) ?? []).length >= 6 || LONG_NUMBER_RE.test(rest);
+	};
+	const suspects = new Set<number>();
+	lines.forEach((line, lineIndex) => {
+		const found = typesOn(line);
+		for (const [key, spans] of findLabels(line.text, settings.patterns)) {
+			const type = key.startsWith('custom:') ? 'custom' : (key as PiiType);
+			if (!settings.enabled.has(type) || !spans.length || found.has(key)) continue;
+			if (looksLikeValue(line.text, key)) suspects.add(lineIndex);
+			const height = line.box.y1 - line.box.y0;
+			// The value may be a line of its own: to the right on the same row, or just below the label.
+			lines.forEach((other, otherIndex) => {
+				if (otherIndex === lineIndex || typesOn(other).has(key) || !looksLikeValue(other.text, key)) return;
+				const sameRow = Math.min(other.box.y1, line.box.y1) - Math.max(other.box.y0, line.box.y0) >= 0.5 * height;
+				const toTheRight = other.box.x0 >= line.box.x1 - height && other.box.x0 - line.box.x1 <= SAME_ROW_LABEL_HEIGHTS * height;
+				const below = other.box.y0 >= line.box.y1 - height * 0.25 && other.box.y0 - line.box.y1 <= 1.5 * height && other.box.x0 <= line.box.x1 + height && other.box.x1 >= line.box.x0 - height;
+				if ((sameRow && toTheRight) || below) suspects.add(otherIndex);
+			});
+		}
+		if (found.size) return;
+		const rest = withoutDecoys(line.text);
+		if (rest.includes('@') || LONG_NUMBER_RE.test(rest) || IBAN_LIKE_RE.test(rest)) suspects.add(lineIndex);
+	});
+	return [...suspects]
+		.filter((lineIndex) => !fresh || lines[lineIndex].wordIndexes.some((index) => fresh.has(index)))
+		.map((lineIndex) => ({ ...lines[lineIndex].box }));
+}
+
 /** The same detectors on plain text; a label on the previous line counts as "just above". */
 export function detectInText(text: string, options: DetectorOptions): TextFinding[] {
 	const settings = resolveSettings(options);
@@ -721,18 +779,18 @@ function scanLine(raw: string, settings: Settings, isLabelled: Labeller): LineMa
 			BASE_CONFIDENCE.email,
 		);
 	}
-	for (const match of execAll(EMAIL_SPACED_TLD_RE, raw)) {
+	for (const match of execAll(EMAIL_SPACED_RE, raw)) {
 		if (overlapsAny(match, claimed)) continue;
 		claimed.push(match);
-		emit('email', match, maskValue('email', raw.slice(match.start, match.end).replace(/\. /, '.')), BASE_CONFIDENCE.email);
+		emit('email', match, maskValue('email', raw.slice(match.start, match.end).replace(/ /g, '')), BASE_CONFIDENCE.email);
 	}
 
 	for (const match of execAll(IBAN_RE, raw)) {
 		if (overlapsAny(match, claimed)) continue;
 		const iban = validIbanPrefix(raw, match);
 		if (!iban) continue;
-		claimed.push(iban);
-		emit('iban', iban, maskValue('iban', raw.slice(iban.start, iban.end)), BASE_CONFIDENCE.iban);
+		claimed.push(iban.span);
+		emit('iban', iban.span, maskValue('iban', iban.value), BASE_CONFIDENCE.iban * (iban.corrected ? CORRECTION_FACTOR : 1));
 	}
 
 	for (const regex of DECOY_RES) {
@@ -969,13 +1027,38 @@ function splitGroups(text: string, run: Span): Array<Span & { digits: string }> 
 	return groups;
 }
 
-function validIbanPrefix(raw: string, match: Span): Span | undefined {
+/** At most this many letters O/I in an IBAN are tried as the digits 0/1 OCR took them for. */
+const IBAN_MAX_CORRECTIONS = 3;
+
+/**
+ * The IBAN in `value` (electronic format), or the one reading of it with some letters O or I taken as the
+ * digits 0 or 1 that passes mod-97 (OCR reads `3M02` as `3MO2`); undefined when there is none or more than one.
+ */
+function checkedIban(value: string): { value: string; corrected: boolean } | undefined {
+	if (isValidIBAN(value)) return { value, corrected: false };
+	const ambiguous: number[] = [];
+	for (let index = 2; index < value.length; index++) if (value[index] === 'O' || value[index] === 'I') ambiguous.push(index);
+	if (!ambiguous.length || ambiguous.length > IBAN_MAX_CORRECTIONS) return undefined;
+	const valid: string[] = [];
+	for (let subset = 1; subset < 1 << ambiguous.length; subset++) {
+		const chars = value.split('');
+		ambiguous.forEach((index, bit) => {
+			if (subset & (1 << bit)) chars[index] = chars[index] === 'O' ? '0' : '1';
+		});
+		const candidate = chars.join('');
+		if (isValidIBAN(candidate)) valid.push(candidate);
+	}
+	return valid.length === 1 ? { value: valid[0], corrected: true } : undefined;
+}
+
+function validIbanPrefix(raw: string, match: Span): { span: Span; value: string; corrected: boolean } | undefined {
 	// The pattern may swallow a following 4-character word; drop trailing groups until the checksum holds.
 	let end = match.end;
 	while (end - match.start >= 15) {
 		const candidate = raw.slice(match.start, end);
 		const electronic = electronicFormatIBAN(candidate);
-		if (electronic && isValidIBAN(electronic)) return { start: match.start, end };
+		const checked = electronic ? checkedIban(electronic) : undefined;
+		if (checked) return { span: { start: match.start, end }, ...checked };
 		const lastSpace = candidate.lastIndexOf(' ');
 		if (lastSpace <= 4) return undefined;
 		end = match.start + lastSpace;

@@ -509,6 +509,13 @@ function resizeGray(source: GrayImage, width: number, height: number): Buffer {
 	return out;
 }
 
+/** An 8-bit PGM enlarged (bilinear) by `factor`; undefined when `pgm` is not one. */
+export function scalePgm(pgm: Buffer, factor: number): Buffer | undefined {
+	const gray = readPgm(pgm);
+	if (!gray) return undefined;
+	return resizeGray(gray, Math.max(1, Math.round(gray.width * factor)), Math.max(1, Math.round(gray.height * factor)));
+}
+
 async function loadImage(image: string | Buffer): Promise<Buffer> {
 	let bytes: Buffer;
 	if (typeof image === 'string') {
