@@ -19,7 +19,7 @@ import { generateDesktopRecording } from '../test/support/syntheticRecording';
  *   over n8n's idle RSS after a warm-up job;
  * - the same bytes moved the stock-n8n way (HTTP Request as binary → S3 node upload), side by side.
  * `npm run bench -- media` (add `--long-encode-baseline` to also time raw ffmpeg on the 30 min encode, ~8 min more;
- * `--short` runs only the 60 s cases).
+ * `--short` runs only the 60 s cases; `--cases mp4-30min,mp4-2h` picks cases).
  */
 const MiB = 1024 * 1024;
 const ffmpeg = resolveTool('ffmpeg');
@@ -82,15 +82,18 @@ async function makeInputs(dir: string): Promise<Record<string, { file: string; c
 		// An H.264/AAC export with its index at the end, as NICE and Verint exports are.
 		await ffmpegOnce(['-hide_banner', '-loglevel', 'error', '-y', '-i', webm60, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k', mp460]);
 	}
-	const long = async (input: string, output: string) => {
+	const long = async (input: string, output: string, copies: number) => {
 		if (existsSync(output)) return;
 		const list = join(dir, `${output.split('/').pop()}.ffconcat`);
-		writeFileSync(list, ['ffconcat version 1.0', ...Array.from({ length: 30 }, () => `file '${input}'`)].join('\n'));
+		writeFileSync(list, ['ffconcat version 1.0', ...Array.from({ length: copies }, () => `file '${input}'`)].join('\n'));
 		await ffmpegOnce(['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', output]);
 	};
-	await long(webm60, join(dir, 'screen-30min.webm'));
-	await long(mp460, join(dir, 'screen-30min.mp4'));
+	await long(webm60, join(dir, 'screen-30min.webm'), 30);
+	await long(mp460, join(dir, 'screen-30min.mp4'), 30);
+	// 2 h, 1.4 GB: the remux path at four times the 30 min size, for the memory figure.
+	await long(join(dir, 'screen-30min.mp4'), join(dir, 'screen-2h.mp4'), 4);
 	return {
+		'mp4-2h': { file: join(dir, 'screen-2h.mp4'), contentType: 'video/mp4', seconds: 7200 },
 		'webm-60s': { file: webm60, contentType: 'video/webm', seconds: 60 },
 		'mp4-60s': { file: mp460, contentType: 'video/mp4', seconds: 60 },
 		'webm-30min': { file: join(dir, 'screen-30min.webm'), contentType: 'video/webm', seconds: 1800 },
@@ -148,7 +151,15 @@ async function main(): Promise<void> {
 	const slice = await startSlice({ workDir, n8nPort: 5940, webhookSecret: 'bench-secret-0123456789' });
 	try {
 		const store = new ObjectStore(slice.s3.config);
+		const short = process.argv.includes('--short');
+		const casesIndex = process.argv.indexOf('--cases');
+		const allCases = ['webm-60s', 'mp4-60s', 'mp4-30min', 'mp4-2h', 'webm-30min'];
+		const cases = casesIndex >= 0 ? process.argv[casesIndex + 1].split(',') : short ? ['webm-60s', 'mp4-60s'] : allCases;
+		const unknown = cases.filter((name) => !allCases.includes(name));
+		if (unknown.length) throw new Error(`--cases: unknown ${unknown.join(', ')} (known: ${allCases.join(', ')})`);
+		const stockCases = (short ? ['mp4-60s'] : ['mp4-60s', 'mp4-30min']).filter((name) => casesIndex < 0 || cases.includes(name));
 		for (const [name, input] of Object.entries(inputs)) {
+			if (name !== 'mp4-60s' && !cases.includes(name) && !stockCases.includes(name)) continue;
 			await store.uploadStream(`bench/${name}/original`, createReadStream(input.file), { contentType: input.contentType, partSizeBytes: 16 * MiB });
 		}
 		const storeCredential = { cxObjectStoreApi: slice.credentialIds.cxObjectStoreApi };
@@ -216,8 +227,7 @@ async function main(): Promise<void> {
 		console.log(`n8n idle RSS ${idle} MiB after a warm-up job (median of 10 samples over 5 s; range ${Math.min(...idleSamples)}–${Math.max(...idleSamples)})`);
 
 		const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-		const short = process.argv.includes('--short');
-		for (const name of short ? ['webm-60s', 'mp4-60s'] : ['webm-60s', 'mp4-60s', 'mp4-30min', 'webm-30min']) {
+		for (const name of cases) {
 			const input = inputs[name];
 			const key = `bench/${name}/original`;
 			// Node and raw runs alternate (medians), so machine noise hits both alike: three times for the 60 s
@@ -268,7 +278,7 @@ async function main(): Promise<void> {
 			console.log(line);
 		}
 
-		for (const name of short ? ['mp4-60s'] : ['mp4-60s', 'mp4-30min']) {
+		for (const name of stockCases) {
 			const key = `bench/${name}/original`;
 			await delay(3000);
 			const before = processMemory(pid).rssMiB;

@@ -819,8 +819,11 @@ const CUSTOMER_NAMES = [
 class ValuePools {
 	private readonly next = new Map<string, number>();
 
+	/** `offset` starts every pool further along, so another corpus variant pairs other values with other screens. */
+	constructor(private readonly offset = 0) {}
+
 	pick(name: string, pool: readonly string[]): string {
-		const index = this.next.get(name) ?? 0;
+		const index = this.next.get(name) ?? this.offset;
 		this.next.set(name, index + 1);
 		return pool[index % pool.length];
 	}
@@ -940,13 +943,18 @@ const CORPUS_FONT_SIZES = [
  * The labelled PII corpus: 20 clips with PII and 3 clean clips (decoys only), 1920x1080 at 15 fps, 10–14 s
  * each; form text from 12 to 40 px, light and dark, WebM and MP4. Values appear and disappear with the
  * screens, one clip hides a screen under a black stretch, and one shows the same card twice.
+ * `variant` (0 = the corpus the detectors were tuned on) makes a held-out corpus of the same kinds: other values
+ * on other screens, other sizes with other themes and clip layouts.
  */
-export function piiCorpus(): Array<{ name: string; spec: DesktopSpec }> {
-	const pools = new ValuePools();
+export function piiCorpus(variant = 0): Array<{ name: string; spec: DesktopSpec }> {
+	const pools = new ValuePools(variant);
 	const screen = corpusScreens(pools);
 	const clips: Array<{ name: string; spec: DesktopSpec }> = [];
-	CORPUS_FONT_SIZES.forEach((fontSize, index) => {
-		const theme = Math.floor(index / 2) % 2 === 0 ? 'light' : 'dark';
+	const sizes = CORPUS_FONT_SIZES.map((_, index) => CORPUS_FONT_SIZES[(index + 3 * variant) % CORPUS_FONT_SIZES.length]);
+	const prefix = variant ? `v${variant}-` : '';
+	sizes.forEach((fontSize, position) => {
+		const index = position + variant;
+		const theme = (Math.floor(position / 2) + variant) % 2 === 0 ? 'light' : 'dark';
 		const base = {
 			fontSize,
 			theme,
@@ -1008,11 +1016,11 @@ export function piiCorpus(): Array<{ name: string; spec: DesktopSpec }> {
 				};
 			}
 		}
-		clips.push({ name: `pii-${String(index + 1).padStart(2, '0')}-${theme}-${fontSize}px`, spec });
+		clips.push({ name: `${prefix}pii-${String(position + 1).padStart(2, '0')}-${theme}-${fontSize}px`, spec });
 	});
 	clips.push(
 		{
-			name: 'clean-01-light-12px',
+			name: `${prefix}clean-01-light-12px`,
 			spec: {
 				seconds: 10,
 				fontSize: 12,
@@ -1027,7 +1035,7 @@ export function piiCorpus(): Array<{ name: string; spec: DesktopSpec }> {
 			},
 		},
 		{
-			name: 'clean-02-dark-14px',
+			name: `${prefix}clean-02-dark-14px`,
 			spec: {
 				seconds: 10,
 				fontSize: 14,
@@ -1038,7 +1046,7 @@ export function piiCorpus(): Array<{ name: string; spec: DesktopSpec }> {
 			},
 		},
 		{
-			name: 'clean-03-light-20px',
+			name: `${prefix}clean-03-light-20px`,
 			spec: {
 				seconds: 10,
 				fontSize: 20,

@@ -3,7 +3,7 @@ import { cropPgm, ScreenWords } from '../../nodes/shared/pii/scan';
 
 const word = (text: string, x0: number, y0: number, x1: number, y1: number, lineId = 'b0.p0.l0'): OcrWord => ({ text, confidence: 90, box: { x0, y0, x1, y1 }, lineId });
 
-test('cropPgm copies the region of a frame as a PGM of its own', () => {
+test('cropPgm copies the region of a frame as a PGM of its own, never sharing its pixels', () => {
 	const width = 8;
 	const height = 4;
 	const header = Buffer.from(`P5\n${width} ${height}\n255\n`, 'latin1');
@@ -13,7 +13,9 @@ test('cropPgm copies the region of a frame as a PGM of its own', () => {
 	const crop = cropPgm({ pgm, width, height }, { x: 2, y: 1, w: 3, h: 2 });
 	expect(crop.subarray(0, 11).toString('latin1')).toBe('P5\n3 2\n255\n');
 	expect([...crop.subarray(11)]).toEqual([10, 11, 12, 18, 19, 20]);
-	expect(cropPgm({ pgm, width, height }, { x: 0, y: 0, w: width, h: height })).toBe(pgm);
+	const whole = cropPgm({ pgm, width, height }, { x: 0, y: 0, w: width, h: height });
+	expect(whole).toEqual(pgm);
+	expect(whole).not.toBe(pgm);
 });
 
 test('a read replaces the words inside its regions and keeps the rest; words cut by an inner edge are not taken', () => {

@@ -672,4 +672,21 @@ describe('piiCorpus', () => {
 	it('is the same on every call', () => {
 		expect(JSON.stringify(piiCorpus())).toBe(JSON.stringify(corpus));
 	});
+
+	it('has held-out variants: the same kinds of clip with other values, sizes, themes and layouts', () => {
+		const held = piiCorpus(1);
+		expect(held).toHaveLength(corpus.length);
+		expect(held.every((clip) => clip.name.startsWith('v1-'))).toBe(true);
+		const heldTruths = held.map((clip) => desktopGroundTruth(clip.spec));
+		const heldAppearances = heldTruths.flatMap((truth) => truth.appearances);
+		for (const type of ['payment_card', 'us_ssn', 'email', 'phone', 'iban'] as PiiType[]) {
+			expect({ type, present: heldAppearances.some((a) => a.type === type) }).toEqual({ type, present: true });
+		}
+		// Clip by clip, the values or the text size differ from the tuning corpus.
+		const differs = held.filter((clip, index) => JSON.stringify(clip.spec) !== JSON.stringify(corpus[index].spec));
+		expect(differs).toHaveLength(corpus.length);
+		const valueAt = (truth: { appearances: Array<{ value: string; fontSize: number }> }) => truth.appearances.map((a) => `${a.value}@${a.fontSize}`).join('|');
+		const same = heldTruths.filter((truth, index) => truth.appearances.length > 0 && valueAt(truth) === valueAt(truths[index].truth));
+		expect(same).toEqual([]);
+	});
 });

@@ -23,7 +23,7 @@ export interface SampledFrame {
 	atSec: number;
 	width: number;
 	height: number;
-	/** A binary PGM (P5) image of the whole frame: what tesseract reads without any image library. */
+	/** A binary PGM (P5) image of the whole frame as decoded: what tesseract reads without any image library. */
 	pgm: Buffer;
 	/** The parts of the frame to read (pixels, cell-aligned); the whole frame for the first and max-gap reads. */
 	regions: Rect[];
@@ -362,10 +362,7 @@ export async function sampleFrames(
 
 	const read = async (gray: Uint8Array, change: Pending) => {
 		const regions = change.boxes.map((box) => cellBoxRect(box, width, height));
-		for (const region of regions) {
-			readArea += region.w * region.h;
-			snapBackground(gray, width, height, 24, region);
-		}
+		for (const region of regions) readArea += region.w * region.h;
 		stats.sentToOcr++;
 		await onFrame({ index: change.index, atSec: change.atSec, width, height, pgm: pgm(gray, width, height), regions, full: change.full, changedShare: change.share });
 	};

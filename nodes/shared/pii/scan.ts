@@ -4,7 +4,7 @@ import { runTool, type ToolInfo } from '../media/tools';
 import type { Workspace } from '../media/workspace';
 import { detectPii, suspectLines, type DetectorOptions, type OcrBox, type OcrWord, type PiiType } from './detectors';
 import { scalePgm } from './ocr';
-import { sampleFrames, type Rect, type SampledFrame, type SamplerOptions } from './sampler';
+import { sampleFrames, snapBackground, type Rect, type SampledFrame, type SamplerOptions } from './sampler';
 
 /** What PII Scan needs from an OCR engine: words with boxes for one image (the pool in ocr.ts). */
 export interface OcrEngine {
@@ -25,7 +25,8 @@ export interface ScanSettings extends Omit<SamplerOptions, 'signal'> {
 	concurrency?: number;
 	/**
 	 * A line that looks like a value the detectors could not confirm (see suspectLines) is read again, enlarged
-	 * by this factor on top of the OCR's own scale; 1 turns the second look off. Default {@link SECOND_LOOK_SCALE}.
+	 * by this factor on top of the OCR's own scale, and if that confirms nothing, once more at the OCR's own
+	 * scale; 1 turns the second look off. Default {@link SECOND_LOOK_SCALE}.
 	 */
 	secondLookScale?: number;
 	signal?: AbortSignal;
@@ -76,10 +77,9 @@ function iou(a: [number, number, number, number], b: [number, number, number, nu
 	return union > 0 ? inter / union : 0;
 }
 
-/** The part of a frame in `region`, as a PGM of its own. */
+/** The part of a frame in `region`, as a PGM of its own (a copy). */
 export function cropPgm(frame: Pick<SampledFrame, 'pgm' | 'width' | 'height'>, region: Rect): Buffer {
 	const { width, height } = frame;
-	if (region.x === 0 && region.y === 0 && region.w === width && region.h === height) return frame.pgm;
 	const header = Buffer.from(`P5\n${region.w} ${region.h}\n255\n`, 'latin1');
 	const out = Buffer.allocUnsafe(header.length + region.w * region.h);
 	header.copy(out);
@@ -177,26 +177,37 @@ export async function scanRecording(ffmpeg: ToolInfo, input: string, ocr: OcrEng
 		if (scale <= 1) return { words, found };
 		for (const line of suspectLines(words, found, settings.detectors, fresh)) {
 			const region = secondLookRegion(line, frame.width, frame.height);
-			const image = scalePgm(cropPgm(frame, region), scale);
-			if (!image) break;
-			secondLooks++;
-			const ocrStarted = Date.now();
-			const page = await ocr.recognize(image);
-			ocrMs += Date.now() - ocrStarted;
-			ocrCalls++;
-			const read = page.words.map((word) => ({
-				...word,
-				box: { x0: region.x + Math.floor(word.box.x0 / scale), y0: region.y + Math.floor(word.box.y0 / scale), x1: region.x + Math.ceil(word.box.x1 / scale), y1: region.y + Math.ceil(word.box.y1 / scale) },
-			}));
-			const candidate = screen.with(region, read);
-			const again = detectPii(candidate, settings.detectors);
-			// Kept when it confirms more: a higher sum of finding confidences (a value read whole outweighs a
-			// low-confidence misread of it as another type; a read that loses a finding is not kept).
-			const weight = (findings: typeof found) => findings.reduce((sum, finding) => sum + finding.confidence, 0);
-			if (weight(again) > weight(found) + 0.01) {
-				screen.words = candidate;
-				words = candidate;
-				found = again;
+			const crop = cropPgm(frame, region);
+			// Larger first; then the first read's own scale on the tight, unsnapped crop (tesseract's misreads
+			// depend on the scale: a value misread at one is often read right at the other).
+			for (const factor of [scale, 1]) {
+				const image = scalePgm(crop, factor);
+				if (!image) break;
+				secondLooks++;
+				const ocrStarted = Date.now();
+				const page = await ocr.recognize(image);
+				ocrMs += Date.now() - ocrStarted;
+				ocrCalls++;
+				const read = page.words.map((word) => ({
+					...word,
+					box: {
+						x0: region.x + Math.floor(word.box.x0 / factor),
+						y0: region.y + Math.floor(word.box.y0 / factor),
+						x1: region.x + Math.ceil(word.box.x1 / factor),
+						y1: region.y + Math.ceil(word.box.y1 / factor),
+					},
+				}));
+				const candidate = screen.with(region, read);
+				const again = detectPii(candidate, settings.detectors);
+				// Kept when it confirms more: a higher sum of finding confidences (a value read whole outweighs a
+				// low-confidence misread of it as another type; a read that loses a finding is not kept).
+				const weight = (findings: typeof found) => findings.reduce((sum, finding) => sum + finding.confidence, 0);
+				if (weight(again) > weight(found) + 0.01) {
+					screen.words = candidate;
+					words = candidate;
+					found = again;
+					break;
+				}
 			}
 		}
 		return { words, found };
@@ -230,7 +241,15 @@ export async function scanRecording(ffmpeg: ToolInfo, input: string, ocr: OcrEng
 		const seq = sequence++;
 		const task = (async () => {
 			const ocrStarted = Date.now();
-			const results = await Promise.all(frame.regions.map((region) => ocr.recognize(cropPgm(frame, region))));
+			// Encoder ghosts (faint remnants of the previous screen) are snapped away before the first read; the
+			// frame itself stays as decoded for the second look and the evidence image.
+			const results = await Promise.all(
+				frame.regions.map((region) => {
+					const crop = cropPgm(frame, region);
+					snapBackground(crop.subarray(crop.length - region.w * region.h), region.w, region.h);
+					return ocr.recognize(crop);
+				}),
+			);
 			ocrMs += Date.now() - ocrStarted;
 			ocrCalls += results.length;
 			const read = results.map((page, index) =>
