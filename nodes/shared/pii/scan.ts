@@ -172,7 +172,7 @@ export async function scanRecording(ffmpeg: ToolInfo, input: string, ocr: OcrEng
 	let nextToMerge = 0;
 	const scale = settings.secondLookScale ?? SECOND_LOOK_SCALE;
 	let secondLooks = 0;
-	/** Reads suspect lines again, larger; keeps a re-read that confirms more values than the first read. */
+	/** Reads suspect lines again (2×, then 1×) from the decoded frame; keeps a re-read that confirms more. */
 	const secondLook = async (frame: SampledFrame, words: OcrWord[], fresh: Set<number>, found: ReturnType<typeof detectPii>) => {
 		if (scale <= 1) return { words, found };
 		for (const line of suspectLines(words, found, settings.detectors, fresh)) {
