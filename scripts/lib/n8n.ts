@@ -148,7 +148,7 @@ export async function startN8n(options: {
 		}
 		if (Date.now() - started > 120000) {
 			child.kill('SIGKILL');
-			throw new Error(`n8n ${command} was not ready within 120 s; see ${logFile}`);
+			throw new Error(`n8n ${command} was not ready within 120 s; see ${logFile}:\n${tail(logFile)}`);
 		}
 		try {
 			const response = await fetch(`${baseUrl}/healthz/readiness`);
