@@ -90,6 +90,30 @@ export interface N8nInstance {
  * `n8n start` (the main process: editor, API, webhooks) or, with `command: 'worker'`, `n8n worker` for queue
  * mode; a worker's readiness is its own health server on `port` (QUEUE_HEALTH_CHECK_*).
  */
+/**
+ * Ports fetch() refuses to connect to: the "bad ports" of the WHATWG Fetch standard, which Node's fetch (undici)
+ * applies to 127.0.0.1 as well. An n8n on one of them starts but never answers our readiness checks.
+ */
+export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
+	1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110,
+	111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532,
+	540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
+	6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
+/**
+ * The first of `width` consecutive ports at `from + k × width` for a random k below `blocks`, none of which
+ * fetch() refuses: test files start n8n on random blocks so that one left over from a crashed run is not hit.
+ */
+export function randomPortBlock(from: number, blocks: number, width: number): number {
+	const usable: number[] = [];
+	for (let block = 0; block < blocks; block++) {
+		const first = from + block * width;
+		if (!Array.from({ length: width }, (_, offset) => first + offset).some((port) => FETCH_BAD_PORTS.has(port))) usable.push(first);
+	}
+	return usable[Math.floor(Math.random() * usable.length)];
+}
+
 export async function startN8n(options: {
 	userFolder: string;
 	port: number;
@@ -98,6 +122,7 @@ export async function startN8n(options: {
 	args?: string[];
 }): Promise<N8nInstance> {
 	const { userFolder, port } = options;
+	if (FETCH_BAD_PORTS.has(port)) throw new Error(`n8n cannot be checked on port ${port}: fetch() refuses it (a WHATWG "bad port"); choose another`);
 	const command = options.command ?? 'start';
 	mkdirSync(userFolder, { recursive: true });
 	const n8nBin = join(PROJECT_ROOT, 'node_modules', 'n8n', 'bin', 'n8n');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import type { EvaluationForm, EvaluationResponse } from '../../nodes/shared/ccaas/genesys/evaluations';
-import { PROJECT_ROOT, loadTemplate, outputOf, packPackage, type ExecutionSummary } from '../../scripts/lib/n8n';
+import { PROJECT_ROOT, loadTemplate, outputOf, packPackage, type ExecutionSummary, randomPortBlock } from '../../scripts/lib/n8n';
 import { startGenesysSimulator, type GenesysSimulator, type SimApiExtensionFactory } from '../simulators/genesysCloud';
 import { createQualitySimulator, type QualitySimulator } from '../simulators/genesysQuality';
 import { startXapiLrs, type XapiLrsSimulator, type XapiStatement } from '../simulators/xapiLrs';
@@ -24,7 +24,7 @@ const TEMPLATE = 'genesys-evaluation-to-lms-and-assign.json';
 const TRIGGER = 'n8n-nodes-cx-training.genesysRecordingTrigger';
 const SECRET = 'e2e-evaluation-secret-0123456789';
 const HEADER = 'X-CX-Webhook-Secret';
-const BASE_PORT = 6000 + Math.floor(Math.random() * 100) * 4;
+const BASE_PORT = randomPortBlock(6000, 66, 6);
 
 const FORM: EvaluationForm = {
 	id: 'form-e2e',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { VERB_EXPERIENCED, assetStateProfileId, extensionIri } from '../../nodes/shared/lms/xapiStatements';
 import type { ObjectStore } from '../../nodes/shared/store/objectStore';
-import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient } from '../../scripts/lib/n8n';
+import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient, randomPortBlock } from '../../scripts/lib/n8n';
 import { startRecordingStack, type RecordingStack } from '../../scripts/lib/recordingStack';
 import type { GenesysSimulator } from '../simulators/genesysCloud';
 import type { XapiLrsSimulator, XapiStatement } from '../simulators/xapiLrs';
@@ -24,7 +24,7 @@ const FIRST_SLICE_TEMPLATE = 'genesys-screen-recording-to-lms.json';
 const TRIGGER = 'n8n-nodes-cx-training.genesysRecordingTrigger';
 const SECRET = 'e2e-full-pipeline-secret-0123456789';
 const HEADER = 'X-CX-Webhook-Secret';
-const PORT = 7000 + Math.floor(Math.random() * 100) * 4;
+const PORT = randomPortBlock(7000, 100, 4);
 const IRI_BASE = 'https://xapi.cx-training.dev';
 const QUARANTINE_NODE = 'Quarantined (compliance review)';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { openStateStore, type StateStore } from '../../nodes/shared/state';
-import { PROJECT_ROOT, bindCredentials, loadTemplate, packPackage, startPackagedN8n, waitForWebhook, type N8nClient, type N8nInstance } from '../../scripts/lib/n8n';
+import { PROJECT_ROOT, bindCredentials, loadTemplate, packPackage, startPackagedN8n, waitForWebhook, type N8nClient, type N8nInstance, randomPortBlock } from '../../scripts/lib/n8n';
 import { startRestLms, type RestLmsSimulator } from '../simulators/restLms';
 import { LOAD_RECORDINGS, expectedFinalAsset, loadDeliveries, loadStateKey, type LoadDelivery } from '../support/loadCorpus';
 
@@ -16,7 +16,7 @@ import { LOAD_RECORDINGS, expectedFinalAsset, loadDeliveries, loadStateKey, type
  */
 jest.setTimeout(600000);
 
-const PORT = 8000 + Math.floor(Math.random() * 100) * 4;
+const PORT = randomPortBlock(8000, 100, 4);
 const PER_MINUTE = 300;
 const CONCURRENCY = 8;
 const TOKEN = 'e2e-load-token';

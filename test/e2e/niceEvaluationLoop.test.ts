@@ -10,6 +10,7 @@ import {
 	startPackagedN8n,
 	type N8nClient,
 	type N8nInstance,
+	randomPortBlock,
 } from '../../scripts/lib/n8n';
 import { startNiceCxoneSimulator, type NiceSimulator, type SimNiceEvaluation } from '../simulators/niceCxone';
 import { startXapiLrs, type XapiLrsSimulator, type XapiStatement } from '../simulators/xapiLrs';
@@ -28,7 +29,7 @@ const TRIGGER = 'n8n-nodes-cx-training.niceEvaluationTrigger';
 const TRIGGER_NAME = 'NICE Evaluation Trigger';
 const ACTOR_HOME_PAGE = 'https://cxone.niceincontact.com';
 const AGENT = 'agent-nice-7001';
-const BASE_PORT = 6600 + Math.floor(Math.random() * 100) * 4;
+const BASE_PORT = randomPortBlock(6600, 100, 4);
 /** The simulated tenant refuses a second Data Extraction call within 1 s; the credential spaces calls 2 s apart. */
 const SIM_EXTRACTION_INTERVAL_MS = 1000;
 const CREDENTIAL_EXTRACTION_INTERVAL_SEC = 2;

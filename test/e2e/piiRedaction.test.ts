@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { assetStateProfileId } from '../../nodes/shared/lms/xapiStatements';
 import type { ObjectStore } from '../../nodes/shared/store/objectStore';
-import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient, type Template } from '../../scripts/lib/n8n';
+import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient, type Template, randomPortBlock } from '../../scripts/lib/n8n';
 import { startRecordingStack, type RecordingStack } from '../../scripts/lib/recordingStack';
 import type { GenesysSimulator } from '../simulators/genesysCloud';
 import type { XapiLrsSimulator } from '../simulators/xapiLrs';
@@ -23,7 +23,7 @@ const TEMPLATE = 'genesys-screen-recording-full-pipeline.json';
 const TRIGGER = 'n8n-nodes-cx-training.genesysRecordingTrigger';
 const SECRET = 'e2e-pii-redaction-secret-0123456789';
 const HEADER = 'X-CX-Webhook-Secret';
-const PORT = 7400 + Math.floor(Math.random() * 100) * 4;
+const PORT = randomPortBlock(7400, 100, 4);
 const QUARANTINE_NODE = 'Quarantined (compliance review)';
 const CONVERSATION = { conversationId: 'redact-conv-card', recordingId: 'redact-conv-card-screen', agentId: 'agent-redact-card' };
 const FOLDER = `recordings/genesys-cloud/${CONVERSATION.conversationId}/${CONVERSATION.recordingId}`;

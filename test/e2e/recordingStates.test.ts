@@ -7,7 +7,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 import { assetStateProfileId } from '../../nodes/shared/lms/xapiStatements';
 import { closeAllStateStores, openStateStore, type StateStore } from '../../nodes/shared/state';
-import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient, type N8nInstance, type Template } from '../../scripts/lib/n8n';
+import { PROJECT_ROOT, loadTemplate, outputOf, type ExecutionSummary, type N8nClient, type N8nInstance, type Template, randomPortBlock } from '../../scripts/lib/n8n';
 import { startRecordingStack, type RecordingStack } from '../../scripts/lib/recordingStack';
 import type { GenesysRequestLogEntry, GenesysSimulator, SimRecording } from '../simulators/genesysCloud';
 import type { XapiLrsSimulator } from '../simulators/xapiLrs';
@@ -36,7 +36,7 @@ const DEAD_LETTER_NODE = 'Genesys Cloud: Stage Screen Recordings';
 const MAX_RETRIES = 5;
 const SECRET = 'e2e-recording-states-secret-0123456789';
 const HEADER = 'X-CX-Webhook-Secret';
-const PORT = 6400 + Math.floor(Math.random() * 100) * 2;
+const PORT = randomPortBlock(6400, 100, 2);
 const IRI_BASE = 'https://xapi.cx-training.dev';
 const HOUR = 3_600_000;
 

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { PROJECT_ROOT } from '../../scripts/lib/n8n';
+import { PROJECT_ROOT, randomPortBlock } from '../../scripts/lib/n8n';
 import { startSlice, type Slice } from '../../scripts/lib/slice';
 
 /**
@@ -12,7 +12,7 @@ import { startSlice, type Slice } from '../../scripts/lib/slice';
 jest.setTimeout(180000);
 
 const SECRET = 'e2e-shared-secret-0123456789';
-const PORT = 5800 + Math.floor(Math.random() * 100) * 2;
+const PORT = randomPortBlock(5800, 100, 2);
 
 describe('end to end: Genesys conversation end → staged recording → xAPI placeholder, in real n8n', () => {
 	let slice: Slice;
