@@ -9,7 +9,6 @@ import {
 	cellPicture,
 	changedCells,
 	changedRegions,
-	changedShare,
 	GRID_COLUMNS,
 	GRID_ROWS,
 	sampleFrames,
@@ -151,16 +150,18 @@ test('an OCR failure stops ffmpeg and surfaces', async () => {
 	).rejects.toThrow('worker died');
 });
 
-test('cell means, change share, volatile cells and background snapping', () => {
+test('cell means and changed cells of a picture, volatile cells and background snapping', () => {
 	const width = 160;
 	const height = 90;
 	const a = new Uint8Array(width * height).fill(200);
 	const b = new Uint8Array(a);
 	for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) b[y * width + x] = 0;
-	expect(changedShare(undefined, cellMeans(a, width, height), 3)).toBe(1);
-	expect(changedShare(cellMeans(a, width, height), cellMeans(b, width, height), 3)).toBeCloseTo(1 / 144, 5);
+	expect(cellMeans(b, width, height)[0]).toBeCloseTo(0, 5);
+	expect(cellPicture(b, width, height).means).toEqual(cellMeans(b, width, height));
+	const changed = changedCells(cellPicture(a, width, height), cellPicture(b, width, height), 3);
+	expect([...changed].map((value, cell) => (value ? cell : -1)).filter((cell) => cell >= 0)).toEqual([0]);
 	const volatile = new VolatileCells();
-	for (let round = 0; round < 4; round++) volatile.update(cellMeans(round % 2 ? a : b, width, height), 3);
+	for (let round = 0; round < 4; round++) volatile.record(changedCells(cellPicture(round % 2 ? b : a, width, height), cellPicture(round % 2 ? a : b, width, height), 3));
 	expect(volatile.mask[0]).toBe(1);
 	expect(volatile.mask.reduce((sum, value) => sum + value, 0)).toBe(1);
 	const noisy = new Uint8Array(a);

@@ -82,16 +82,6 @@ export function cellMeans(gray: Uint8Array, width: number, height: number): Floa
 	return sums;
 }
 
-export function changedShare(previous: Float64Array | undefined, current: Float64Array, threshold: number, ignore?: Uint8Array): number {
-	if (!previous) return 1;
-	let changed = 0;
-	for (let cell = 0; cell < current.length; cell++) {
-		if (ignore?.[cell]) continue;
-		if (Math.abs(current[cell] - previous[cell]) >= threshold) changed++;
-	}
-	return changed / current.length;
-}
-
 /** Consecutive samples after which a cell that changes every time (a clock, an animated widget) is ignored. */
 export const VOLATILE_AFTER = 3;
 
@@ -104,17 +94,6 @@ export const VOLATILE_AFTER = 3;
 export class VolatileCells {
 	private readonly streaks = new Uint8Array(GRID_COLUMNS * GRID_ROWS);
 	readonly mask = new Uint8Array(GRID_COLUMNS * GRID_ROWS);
-	private previous: Float64Array | undefined;
-
-	update(current: Float64Array, threshold: number): void {
-		if (this.previous) {
-			const moved = new Uint8Array(CELLS);
-			for (let cell = 0; cell < current.length; cell++) moved[cell] = Math.abs(current[cell] - this.previous[cell]) >= threshold ? 1 : 0;
-			this.record(moved);
-		}
-		this.previous = current;
-	}
-
 	/** One sample's changed cells (1 = changed since the previous sample). */
 	record(moved: Uint8Array): void {
 		const before = new Uint8Array(this.mask);
